@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "burnrate/types.h"
+
+namespace burnrate {
+
+// One condition on a series' tags. A series lacking the key has the empty value for it, as
+// in InfluxQL (so `key != 'x'` matches it and `key = 'x'` does not).
+struct TagMatcher {
+  enum class Op : uint8_t { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+  std::string key;
+  Op op = Op::kEqual;
+  std::string value;  // the literal, or an ECMAScript regular expression for the regex ops
+};
+
+// What to read: one measurement of one database, a time range, a series selection and a
+// list of fields.
+struct ScanRequest {
+  std::string database;
+  std::string measurement;
+  TimestampNs min_time = std::numeric_limits<TimestampNs>::min();  // inclusive
+  TimestampNs max_time = std::numeric_limits<TimestampNs>::max();  // inclusive
+  // All must hold (AND). Evaluated once per series, never per row.
+  std::vector<TagMatcher> tag_matchers;
+  // Optional further selection, called once per candidate series with its sorted tags.
+  std::function<bool(std::span<const Tag>)> series_filter;
+  // Fields to return, in this order; empty means every field of the measurement. A field
+  // the measurement does not have is returned as an all-null column of type kFloat.
+  std::vector<std::string> fields;
+};
+
+// A decoded column of a ScanBatch. Exactly one of the value vectors is used, by type:
+// ints for kInteger, kMoney (units), kBoolean (0/1) and kUnsigned (bit pattern);
+// floats for kFloat; strings for kString. Rows where the field is absent are null.
+struct ScanColumn {
+  std::string name;
+  FieldType type = FieldType::kFloat;
+  std::vector<int64_t> ints;
+  std::vector<double> floats;
+  std::vector<std::string> strings;
+  // Empty when every row is valid; otherwise one byte (0 or 1) per row.
+  std::vector<uint8_t> valid;
+
+  bool IsValid(size_t row) const { return valid.empty() || valid[row] != 0; }
+};
+
+// Rows of one series, sorted by time, unique times (last write wins already applied),
+// within the requested range. A series may arrive in several batches (per partition and
+// bounded in size); batches of one series arrive in time order and series in id order.
+struct ScanBatch {
+  uint32_t series_id = 0;
+  std::span<const Tag> tags;  // valid during the sink call
+  std::vector<TimestampNs> times;
+  std::vector<ScanColumn> columns;  // in ScanRequest::fields order
+
+  size_t rows() const { return times.size(); }
+};
+
+// Receives scan output; returning an error stops the scan and Scan returns that error.
+// The batch is valid only during the call.
+using ScanSink = std::function<absl::Status(const ScanBatch&)>;
+
+}  // namespace burnrate
