@@ -1,0 +1,1121 @@
+#include "engine/db_impl.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <regex>
+
+#include "base/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "engine/column_ops.h"
+#include "engine/wal_record.h"
+#include "storage/file_util.h"
+
+namespace burnrate {
+namespace {
+
+constexpr char kCatalogMagic[] = "BRCATLG1";
+constexpr size_t kMaxGroupBytes = 8 << 20;
+
+int64_t NowMicros() { return absl::GetCurrentTimeNanos() / 1000; }
+
+TimestampNs PartitionEnd(TimestampNs start, int64_t duration) {
+  TimestampNs end;
+  if (__builtin_add_overflow(start, duration, &end)) return INT64_MAX;
+  return end;
+}
+
+TimestampNs SafePartitionStart(TimestampNs t, int64_t duration) {
+  TimestampNs q = t / duration;
+  if ((t % duration) < 0) --q;
+  TimestampNs start;
+  if (__builtin_mul_overflow(q, duration, &start)) return INT64_MIN;
+  return start;
+}
+
+// Parses "<digits>" or "<digits>.<ext>" names; returns false for anything else.
+bool ParseNumberedName(const std::string& name, std::string_view prefix, std::string_view suffix,
+                       uint64_t* number) {
+  if (name.size() <= prefix.size() + suffix.size()) return false;
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  if (name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
+  const std::string digits =
+      name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  if (digits.empty() || digits.size() > 19) return false;
+  uint64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  *number = n;
+  return true;
+}
+
+bool SegmentOrder(const std::shared_ptr<SegmentHandle>& a, const std::shared_ptr<SegmentHandle>& b) {
+  if (a->meta.database_id != b->meta.database_id) {
+    return a->meta.database_id < b->meta.database_id;
+  }
+  if (a->meta.partition_start != b->meta.partition_start) {
+    return a->meta.partition_start < b->meta.partition_start;
+  }
+  return a->meta.file_number < b->meta.file_number;
+}
+
+// Evaluates tag matchers once per distinct tag value (regexes compiled once).
+class SeriesMatcher {
+ public:
+  static absl::StatusOr<SeriesMatcher> Create(const std::vector<TagMatcher>& matchers) {
+    SeriesMatcher m;
+    for (const TagMatcher& t : matchers) {
+      Compiled c{t, std::nullopt, {}};
+      if (t.op == TagMatcher::Op::kRegexMatch || t.op == TagMatcher::Op::kRegexNoMatch) {
+        try {
+          c.re.emplace(t.value, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+          return absl::InvalidArgumentError(
+              StrCat("invalid regular expression /", t.value, "/: ", e.what()));
+        }
+      }
+      m.matchers_.push_back(std::move(c));
+    }
+    return m;
+  }
+
+  bool Matches(const DatabaseCatalog& db, uint32_t series_id) {
+    const auto& tags = db.series(series_id).tags;
+    for (Compiled& c : matchers_) {
+      // Value string id of the key in this series, or -1 (absent = empty value).
+      int64_t value_id = -1;
+      for (auto [k, v] : tags) {
+        if (db.str(k) == c.m.key) {
+          value_id = v;
+          break;
+        }
+      }
+      auto it = c.cache.find(value_id);
+      bool ok;
+      if (it != c.cache.end()) {
+        ok = it->second;
+      } else {
+        const std::string empty;
+        const std::string& value = value_id < 0 ? empty : db.str(static_cast<uint32_t>(value_id));
+        switch (c.m.op) {
+          case TagMatcher::Op::kEqual:
+            ok = value == c.m.value;
+            break;
+          case TagMatcher::Op::kNotEqual:
+            ok = value != c.m.value;
+            break;
+          case TagMatcher::Op::kRegexMatch:
+            ok = std::regex_search(value, *c.re);
+            break;
+          case TagMatcher::Op::kRegexNoMatch:
+            ok = !std::regex_search(value, *c.re);
+            break;
+          default:
+            ok = false;
+        }
+        c.cache.emplace(value_id, ok);
+      }
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+ private:
+  struct Compiled {
+    TagMatcher m;
+    std::optional<std::regex> re;
+    absl::flat_hash_map<int64_t, bool> cache;
+  };
+  std::vector<Compiled> matchers_;
+};
+
+}  // namespace
+
+SegmentHandle::~SegmentHandle() {
+  if (obsolete.load()) {
+    reader.reset();
+    (void)fs->DeleteFile(path);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& options) {
+  auto db = std::make_unique<DbImpl>(path, options);
+  BR_RETURN_IF_ERROR(db->Recover());
+  return std::unique_ptr<Db>(std::move(db));
+}
+
+DbImpl::DbImpl(std::string path, const Options& options)
+    : path_(std::move(path)),
+      options_(options),
+      fs_(options.file_system ? options.file_system : FileSystem::Default()) {}
+
+DbImpl::~DbImpl() { (void)Close(); }
+
+void DbImpl::Log(std::string_view line) const {
+  if (options_.info_log) {
+    options_.info_log(line);
+  } else {
+    std::fprintf(stderr, "burnrate: %.*s\n", static_cast<int>(line.size()), line.data());
+  }
+}
+
+std::string DbImpl::WalPath(uint64_t number) const {
+  return absl::StrFormat("%s/wal/%06d.log", path_, number);
+}
+std::string DbImpl::SegmentPath(uint64_t number) const {
+  return absl::StrFormat("%s/segments/%06d.seg", path_, number);
+}
+std::string DbImpl::CatalogFileName(uint64_t number) const {
+  return absl::StrFormat("CATALOG-%06d", number);
+}
+
+// ---------------------------------------------------------------------------------------
+// Recovery
+
+absl::Status DbImpl::Recover() {
+  if (!fs_->FileExists(path_)) {
+    if (!options_.create_if_missing) {
+      return absl::NotFoundError(StrCat(path_, ": data directory does not exist"));
+    }
+  }
+  BR_RETURN_IF_ERROR(fs_->CreateDirs(path_));
+  BR_ASSIGN_OR_RETURN(lock_, fs_->LockFile(path_ + "/LOCK"));
+  BR_RETURN_IF_ERROR(fs_->CreateDirs(path_ + "/wal"));
+  BR_RETURN_IF_ERROR(fs_->CreateDirs(path_ + "/segments"));
+
+  const std::string manifest_path = path_ + "/MANIFEST";
+  Manifest manifest;
+  if (fs_->FileExists(manifest_path)) {
+    std::string contents;
+    BR_RETURN_IF_ERROR(fs_->ReadFileToString(manifest_path, &contents));
+    BR_ASSIGN_OR_RETURN(manifest, DecodeManifest(manifest_path, std::move(contents)));
+  } else {
+    std::vector<std::string> segs;
+    BR_RETURN_IF_ERROR(fs_->ListDir(path_ + "/segments", &segs));
+    for (const std::string& s : segs) {
+      if (s.ends_with(".seg")) {
+        return absl::DataLossError(
+            StrCat(manifest_path, ": missing, but segment files exist"));
+      }
+    }
+    if (!options_.create_if_missing) {
+      return absl::NotFoundError(StrCat(path_, ": not a burnrate data directory"));
+    }
+    absl::MutexLock lock(&manifest_mu_);
+    BR_RETURN_IF_ERROR(WriteFileAtomically(fs_, path_, "MANIFEST", EncodeManifest(manifest)));
+  }
+
+  if (manifest.catalog_file_number != 0) {
+    const std::string cpath = path_ + "/" + CatalogFileName(manifest.catalog_file_number);
+    std::string contents;
+    BR_RETURN_IF_ERROR(fs_->ReadFileToString(cpath, &contents));
+    BR_ASSIGN_OR_RETURN(std::string payload,
+                        UnframeChecksummed(std::string_view(kCatalogMagic, 8), cpath,
+                                           std::move(contents)));
+    BR_RETURN_IF_ERROR(catalog_.Decode(cpath, payload));
+  }
+
+  std::vector<std::shared_ptr<SegmentHandle>> segments;
+  for (const ManifestSegment& m : manifest.segments) {
+    auto h = std::make_shared<SegmentHandle>();
+    h->meta = m;
+    h->path = SegmentPath(m.file_number);
+    h->fs = fs_;
+    BR_ASSIGN_OR_RETURN(h->reader, SegmentReader::Open(fs_, h->path));
+    segments.push_back(std::move(h));
+  }
+  std::sort(segments.begin(), segments.end(), SegmentOrder);
+
+  uint64_t next_file = manifest.next_file_number;
+  {
+    absl::MutexLock lock(&manifest_mu_);
+    catalog_file_number_ = manifest.catalog_file_number;
+    catalog_change_count_ = catalog_.change_count();
+    log_number_ = manifest.log_number;
+  }
+
+  // Replay the WAL files the manifest still needs, oldest first.
+  std::vector<std::string> wal_names;
+  BR_RETURN_IF_ERROR(fs_->ListDir(path_ + "/wal", &wal_names));
+  std::vector<uint64_t> wal_numbers;
+  for (const std::string& n : wal_names) {
+    uint64_t num;
+    if (ParseNumberedName(n, "", ".log", &num)) {
+      next_file = std::max(next_file, num + 1);
+      if (num >= manifest.log_number) wal_numbers.push_back(num);
+    }
+  }
+  std::sort(wal_numbers.begin(), wal_numbers.end());
+  {
+    absl::MutexLock lock(&mu_);
+    mem_ = std::make_shared<Memtable>();
+    mem_created_micros_ = NowMicros();
+  }
+  for (size_t i = 0; i < wal_numbers.size(); ++i) {
+    absl::Status s = ReplayWal(WalPath(wal_numbers[i]));
+    if (s.ok()) continue;
+    if (!absl::IsDataLoss(s) || !options_.repair) return s;
+    // Repair: keep the clean prefix, drop everything after it, and say exactly what.
+    for (size_t j = i + 1; j < wal_numbers.size(); ++j) {
+      const std::string later = WalPath(wal_numbers[j]);
+      auto size = fs_->GetFileSize(later);
+      report_.dropped.push_back(StrCat(later, ": dropped the whole file (",
+                                             size.ok() ? *size : 0,
+                                             " bytes) after an earlier corrupt WAL file"));
+      BR_RETURN_IF_ERROR(fs_->DeleteFile(later));
+    }
+    BR_RETURN_IF_ERROR(fs_->SyncDir(path_ + "/wal"));
+    break;
+  }
+
+  {
+    absl::MutexLock lock(&mu_);
+    uint64_t next = std::max<uint64_t>(next_file, 1);
+    for (const auto& h : segments) next = std::max(next, h->meta.file_number + 1);
+    next_file_number_ = next;
+    version_ = std::make_shared<Version>(Version{std::move(segments)});
+    BR_RETURN_IF_ERROR(OpenNewWal());
+  }
+
+  // Make the replayed rows part of segments now, so old WAL files can go and the next
+  // open replays nothing twice.
+  bool replayed;
+  {
+    absl::MutexLock lock(&mu_);
+    replayed = !mem_->empty();
+    imm_ = mem_;
+    imm_log_number_ = wal_number_;
+    mem_ = std::make_shared<Memtable>();
+    mem_created_micros_ = NowMicros();
+  }
+  if (replayed) {
+    absl::MutexLock lock(&mu_);
+    flushing_ = true;
+    mu_.Unlock();
+    absl::Status s = FlushImmutable();
+    mu_.Lock();
+    flushing_ = false;
+    BR_RETURN_IF_ERROR(s);
+  } else {
+    absl::MutexLock lock(&mu_);
+    imm_.reset();
+    mu_.Unlock();
+    {
+      absl::MutexLock mlock(&manifest_mu_);
+      std::shared_ptr<const Version> v;
+      {
+        absl::MutexLock l2(&mu_);
+        v = version_;
+      }
+      BR_RETURN_IF_ERROR(WriteCatalogAndManifest(v->segments, wal_number_));
+    }
+    mu_.Lock();
+  }
+  DeleteObsoleteFiles();
+
+  if (options_.background_work) {
+    bg_thread_ = std::thread([this] { BackgroundLoop(); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DbImpl::ReplayWal(const std::string& file) {
+  WalReadResult result;
+  absl::Status s = ReadWal(
+      fs_, file,
+      [this](std::string_view payload, uint64_t offset) -> absl::Status {
+        absl::Status st = ApplyReplayed(payload);
+        if (!st.ok()) {
+          return absl::DataLossError(StrCat(st.message(), " (WAL record at offset ",
+                                                  offset, ")"));
+        }
+        return absl::OkStatus();
+      },
+      &result);
+  report_.wal_records_replayed += result.records;
+  if (result.torn_tail) {
+    Log(StrCat(file, ": torn tail at offset ", result.valid_end, " (file size ",
+                     result.file_size, "), the last write was cut short; truncating"));
+    report_.torn_tail_truncated = true;
+    BR_RETURN_IF_ERROR(fs_->Truncate(file, result.valid_end));
+  }
+  if (s.ok()) return s;
+  if (result.corrupt && options_.repair) {
+    report_.dropped.push_back(StrCat(file, ": dropped bytes ", result.valid_end, " to ",
+                                           result.file_size, " from the corrupt record at offset ",
+                                           result.corrupt_offset, ": ", s.message()));
+    Log(report_.dropped.back());
+    BR_RETURN_IF_ERROR(fs_->Truncate(file, result.valid_end));
+  }
+  return s;
+}
+
+absl::Status DbImpl::ApplyReplayed(std::string_view payload) {
+  BR_ASSIGN_OR_RETURN(DecodedWriteBatch decoded, DecodeWriteBatchRecord(payload));
+  // Writes to a database dropped later are skipped: database ids are never reused.
+  if (!catalog_.HasDatabaseId(decoded.database_id)) return absl::OkStatus();
+  ResolvedBatch resolved;
+  BR_RETURN_IF_ERROR(catalog_.ResolveForDatabase(decoded.database_id, decoded.batch, &resolved));
+  std::shared_ptr<Memtable> mem;
+  {
+    absl::MutexLock lock(&mu_);
+    mem = mem_;
+  }
+  mem->Apply(decoded.batch, resolved);
+  report_.points_replayed += decoded.batch.point_count();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------
+// Write path
+
+absl::Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch) {
+  BR_RETURN_IF_ERROR(batch.Validate());
+  if (batch.empty()) return absl::OkStatus();
+  Writer w;
+  w.kind = WriterKind::kBatch;
+  w.batch = &batch;
+  w.options = options;
+  return EnqueueAndWait(&w);
+}
+
+absl::Status DbImpl::EnqueueAndWait(Writer* w) {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return absl::FailedPreconditionError("database is closed");
+  writers_.push_back(w);
+  while (!w->done && w != writers_.front()) w->cv.Wait(&mu_);
+  if (w->done) return w->status;
+
+  // This writer leads: commit it and the batches queued behind it as one group.
+  // Without a WAL (its rotation after an error failed too) nothing can be committed.
+  absl::Status status = wal_ ? absl::OkStatus() : RotateWalAfterError();
+  if (status.ok()) status = MakeRoomForWrite(w->kind == WriterKind::kSwitch);
+  std::vector<Writer*> group;
+  size_t group_bytes = 0;
+  for (Writer* x : writers_) {
+    if (x->kind == WriterKind::kSwitch && x != w) break;
+    if (x->kind == WriterKind::kBatch) {
+      const size_t b = x->batch->ApproximateBytes();
+      if (!group.empty() && group_bytes + b > kMaxGroupBytes) break;
+      group_bytes += b;
+    }
+    group.push_back(x);
+    if (x->kind == WriterKind::kSwitch) break;
+  }
+
+  if (status.ok()) {
+    std::shared_ptr<Memtable> mem = mem_;
+    bool need_sync = false;
+    bool interval_dirty = false;
+    mu_.Unlock();
+    // Resolve and encode outside the lock; only the leader touches wal_ and the catalog's
+    // write side.
+    std::vector<ResolvedBatch> resolved(group.size());
+    std::vector<absl::Status> results(group.size());
+    std::string record;
+    absl::Status wal_status;
+    for (size_t i = 0; i < group.size() && wal_status.ok(); ++i) {
+      Writer* x = group[i];
+      if (x->kind == WriterKind::kSync) {
+        need_sync = true;
+        continue;
+      }
+      if (x->kind != WriterKind::kBatch) continue;
+      results[i] = catalog_.Resolve(*x->batch, &resolved[i]);
+      if (!results[i].ok()) continue;
+      auto db_options = catalog_.Options(resolved[i].database_id);
+      const FsyncPolicy policy = x->options.fsync.value_or(
+          db_options.ok() ? db_options->fsync : FsyncPolicy::kAlways);
+      if (policy == FsyncPolicy::kAlways) need_sync = true;
+      if (policy == FsyncPolicy::kInterval) interval_dirty = true;
+      record.clear();
+      EncodeWriteBatchRecord(resolved[i].database_id, *x->batch, &record);
+      wal_status = wal_->AddRecord(record);
+      wal_bytes_ += record.size() + 12;
+    }
+    if (wal_status.ok() && need_sync) {
+      wal_status = wal_->Sync();
+      ++wal_syncs_;
+    }
+    if (wal_status.ok()) {
+      for (size_t i = 0; i < group.size(); ++i) {
+        Writer* x = group[i];
+        if (x->kind != WriterKind::kBatch || !results[i].ok()) continue;
+        mem->Apply(*x->batch, resolved[i]);
+        ++batches_written_;
+        points_written_ += x->batch->point_count();
+      }
+    }
+    mu_.Lock();
+    if (!wal_status.ok()) {
+      // The WAL file may now end in a partial record: never append after it. Later writes
+      // go to a fresh file; recovery reads the partial record as that file's torn tail.
+      Log(StrCat("WAL write failed: ", wal_status.message()));
+      (void)RotateWalAfterError();
+      status = wal_status;
+    } else {
+      if (need_sync) {
+        wal_dirty_ = false;
+        last_wal_sync_micros_ = NowMicros();
+      } else if (interval_dirty) {
+        wal_dirty_ = true;
+      }
+      for (size_t i = 0; i < group.size(); ++i) group[i]->status = results[i];
+    }
+  }
+
+  for (Writer* x : group) {
+    if (!status.ok()) x->status = status;
+    x->done = true;
+    if (x != w) x->cv.Signal();
+  }
+  for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  return w->status;
+}
+
+absl::Status DbImpl::RotateWalAfterError() {
+  if (wal_) {
+    (void)wal_->Close();
+    wal_.reset();
+  }
+  return OpenNewWal();
+}
+
+absl::Status DbImpl::OpenNewWal() {
+  const uint64_t number = next_file_number_++;
+  BR_ASSIGN_OR_RETURN(auto wal, WalWriter::Create(fs_, WalPath(number)));
+  // Records in the new file are acknowledged only once its name is durable too.
+  BR_RETURN_IF_ERROR(wal->Sync());
+  BR_RETURN_IF_ERROR(fs_->SyncDir(path_ + "/wal"));
+  wal_ = std::move(wal);
+  wal_number_ = number;
+  return absl::OkStatus();
+}
+
+absl::Status DbImpl::MakeRoomForWrite(bool force_switch) {
+  while (true) {
+    const bool full = mem_->ApproximateBytes() >= options_.memtable_bytes;
+    if (!force_switch && !full) return absl::OkStatus();
+    if (force_switch && mem_->empty()) return absl::OkStatus();
+    if (imm_ != nullptr) {
+      // The previous memtable is still being written out. Flush it here unless someone
+      // already is (the background thread may itself be the leader waiting here).
+      if (!flushing_) {
+        MaybeFlushLocked();
+        if (!bg_error_.ok()) return bg_error_;
+        continue;
+      }
+      flush_cv_.Wait(&mu_);
+      continue;
+    }
+    BR_RETURN_IF_ERROR(SwitchMemtable());
+    if (!options_.background_work) {
+      MaybeFlushLocked();
+      return bg_error_;
+    }
+    bg_cv_.Signal();
+    return absl::OkStatus();
+  }
+}
+
+absl::Status DbImpl::SwitchMemtable() {
+  // The old WAL must be durable before its memtable is flushed and it is deleted; syncing it
+  // here also makes every earlier kInterval/kNone write durable.
+  if (wal_) {
+    absl::Status s = wal_->Sync();
+    if (!s.ok()) {
+      (void)RotateWalAfterError();
+      return s;
+    }
+    (void)wal_->Close();
+    wal_.reset();
+  }
+  BR_RETURN_IF_ERROR(OpenNewWal());
+  imm_ = mem_;
+  imm_log_number_ = wal_number_;
+  mem_ = std::make_shared<Memtable>();
+  mem_created_micros_ = NowMicros();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------
+// Flush
+
+void DbImpl::MaybeFlushLocked() {
+  if (imm_ == nullptr || flushing_) return;
+  flushing_ = true;
+  mu_.Unlock();
+  absl::Status s = FlushImmutable();
+  mu_.Lock();
+  flushing_ = false;
+  bg_error_ = s;
+  if (!s.ok()) Log(StrCat("flush failed: ", s.message()));
+  flush_cv_.SignalAll();
+}
+
+absl::Status DbImpl::FlushImmutable() {
+  std::shared_ptr<Memtable> imm;
+  uint64_t log_number;
+  {
+    absl::MutexLock lock(&mu_);
+    imm = imm_;
+    log_number = imm_log_number_;
+  }
+  if (imm == nullptr) return absl::OkStatus();
+
+  struct Output {
+    uint64_t number;
+    std::string path;
+    std::unique_ptr<SegmentWriter> writer;
+    SegmentMeta meta;
+    uint32_t database_id;
+  };
+  std::vector<std::shared_ptr<SegmentHandle>> added;
+  std::vector<std::string> created_paths;
+  uint64_t flushed_rows = 0;
+  auto release_pending = [&] {
+    absl::MutexLock lock(&mu_);
+    pending_outputs_.clear();
+  };
+  auto fail = [&](absl::Status s) {
+    for (const std::string& p : created_paths) (void)fs_->DeleteFile(p);
+    release_pending();
+    return s;
+  };
+
+  for (uint32_t db_id : imm->DatabaseIds()) {
+    auto db_options = catalog_.Options(db_id);
+    if (!db_options.ok()) continue;  // dropped
+    const int64_t dur = db_options->partition_duration_ns;
+    std::map<TimestampNs, Output> outputs;
+    const std::string db_name = catalog_.DatabaseName(db_id);
+    absl::Status status;
+    std::vector<uint64_t> new_outputs;
+    std::vector<SegmentColumnInput> inputs;
+    std::vector<ScanColumn> slices;
+    imm->ForEachSeries(db_id, [&](uint32_t sid, const MemSeries& rows) {
+      if (!status.ok() || rows.times.empty()) return;
+      size_t begin = 0;
+      while (begin < rows.times.size() && status.ok()) {
+        const TimestampNs pstart = SafePartitionStart(rows.times[begin], dur);
+        const TimestampNs pend = PartitionEnd(pstart, dur);
+        size_t end = begin;
+        while (end < rows.times.size() && (rows.times[end] < pend || pend == INT64_MAX)) ++end;
+        auto it = outputs.find(pstart);
+        if (it == outputs.end()) {
+          Output o;
+          o.number = next_file_number_++;
+          new_outputs.push_back(o.number);
+          o.path = SegmentPath(o.number);
+          o.meta = SegmentMeta{db_name, pstart, pend};
+          o.database_id = db_id;
+          auto w = SegmentWriter::Create(fs_, o.path, o.meta, SegmentWriterOptions{});
+          if (!w.ok()) {
+            status = w.status();
+            return;
+          }
+          created_paths.push_back(o.path);
+          o.writer = std::move(*w);
+          it = outputs.emplace(pstart, std::move(o)).first;
+        }
+        inputs.clear();
+        slices.resize(rows.columns.size());
+        for (size_t c = 0; c < rows.columns.size(); ++c) {
+          const ScanColumn& col = rows.columns[c];
+          if (begin == 0 && end == rows.times.size()) {
+            inputs.push_back(SegmentColumnInput{rows.field_ids[c], "", &col});
+          } else {
+            ClearColumn(&slices[c]);
+            slices[c].type = col.type;
+            AppendColumnRows(col, begin, end, &slices[c]);
+            inputs.push_back(SegmentColumnInput{rows.field_ids[c], "", &slices[c]});
+          }
+        }
+        status = it->second.writer->AddSeries(
+            sid, std::span<const TimestampNs>(rows.times.data() + begin, end - begin), inputs);
+        flushed_rows += end - begin;
+        begin = end;
+      }
+    });
+    {
+      absl::MutexLock lock(&mu_);
+      pending_outputs_.insert(new_outputs.begin(), new_outputs.end());
+    }
+    if (!status.ok()) return fail(status);
+    for (auto& [pstart, o] : outputs) {
+      auto info = o.writer->Finish();
+      if (!info.ok()) return fail(info.status());
+      auto h = std::make_shared<SegmentHandle>();
+      h->meta = ManifestSegment{o.number,       db_id,         o.meta.partition_start,
+                                o.meta.partition_end, info->min_time, info->max_time,
+                                info->file_size, info->row_count, info->series_count};
+      h->path = o.path;
+      h->fs = fs_;
+      auto reader = SegmentReader::Open(fs_, o.path);
+      if (!reader.ok()) return fail(reader.status());
+      h->reader = std::move(*reader);
+      added.push_back(std::move(h));
+    }
+  }
+  if (!added.empty()) {
+    absl::Status s = fs_->SyncDir(path_ + "/segments");
+    if (!s.ok()) return fail(s);
+  }
+
+  {
+    absl::MutexLock mlock(&manifest_mu_);
+    std::vector<std::shared_ptr<SegmentHandle>> segments;
+    {
+      absl::MutexLock lock(&mu_);
+      segments = version_->segments;
+    }
+    for (auto& h : added) {
+      if (catalog_.HasDatabaseId(h->meta.database_id)) segments.push_back(h);
+    }
+    std::sort(segments.begin(), segments.end(), SegmentOrder);
+    absl::Status s = WriteCatalogAndManifest(segments, log_number);
+    if (!s.ok()) {
+      // The new manifest may have reached the disk (a failed directory fsync after the
+      // rename), so its segments must stay until a later manifest supersedes it; they are
+      // garbage-collected then.
+      release_pending();
+      return s;
+    }
+    absl::MutexLock lock(&mu_);
+    InstallVersion(std::move(segments));
+    imm_.reset();
+    pending_outputs_.clear();
+  }
+  ++flushes_;
+  flushed_points_ += flushed_rows;
+  DeleteObsoleteFiles();
+  return absl::OkStatus();
+}
+
+absl::Status DbImpl::WriteCatalogAndManifest(
+    const std::vector<std::shared_ptr<SegmentHandle>>& segments, uint64_t log_number) {
+  Manifest m;
+  const uint64_t changes = catalog_.change_count();
+  if (changes != catalog_change_count_ || catalog_file_number_ == 0) {
+    const uint64_t number = next_file_number_++;
+    const std::string contents =
+        FrameChecksummed(std::string_view(kCatalogMagic, 8), catalog_.Encode());
+    BR_RETURN_IF_ERROR(WriteFileAtomically(fs_, path_, CatalogFileName(number), contents));
+    m.catalog_file_number = number;
+  } else {
+    m.catalog_file_number = catalog_file_number_;
+  }
+  m.log_number = log_number;
+  for (const auto& h : segments) m.segments.push_back(h->meta);
+  m.next_file_number = next_file_number_;
+  BR_RETURN_IF_ERROR(WriteFileAtomically(fs_, path_, "MANIFEST", EncodeManifest(m)));
+  // Only now is the new catalog the one a restart reads; until then the old one must stay.
+  catalog_file_number_ = m.catalog_file_number;
+  catalog_change_count_ = changes;
+  log_number_ = log_number;
+  return absl::OkStatus();
+}
+
+void DbImpl::InstallVersion(std::vector<std::shared_ptr<SegmentHandle>> segments) {
+  for (const auto& old : version_->segments) {
+    if (std::find(segments.begin(), segments.end(), old) == segments.end()) old->obsolete = true;
+  }
+  version_ = std::make_shared<Version>(Version{std::move(segments)});
+}
+
+void DbImpl::DeleteObsoleteFiles() {
+  uint64_t log_number, catalog_number;
+  {
+    absl::MutexLock lock(&manifest_mu_);
+    log_number = log_number_;
+    catalog_number = catalog_file_number_;
+  }
+  std::vector<uint64_t> live_segments;
+  uint64_t current_wal;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& h : version_->segments) live_segments.push_back(h->meta.file_number);
+    current_wal = wal_number_;
+    // Segments being written by a running flush are not yet in the version.
+    live_segments.insert(live_segments.end(), pending_outputs_.begin(), pending_outputs_.end());
+  }
+  std::vector<std::string> names;
+  if (fs_->ListDir(path_ + "/wal", &names).ok()) {
+    for (const std::string& n : names) {
+      uint64_t num;
+      if (ParseNumberedName(n, "", ".log", &num) && num < log_number && num != current_wal) {
+        (void)fs_->DeleteFile(path_ + "/wal/" + n);
+      }
+    }
+  }
+  names.clear();
+  if (fs_->ListDir(path_ + "/segments", &names).ok()) {
+    for (const std::string& n : names) {
+      uint64_t num;
+      const bool seg = ParseNumberedName(n, "", ".seg", &num);
+      if ((seg && std::find(live_segments.begin(), live_segments.end(), num) ==
+                      live_segments.end()) ||
+          n.ends_with(".tmp")) {
+        (void)fs_->DeleteFile(path_ + "/segments/" + n);
+      }
+    }
+  }
+  names.clear();
+  if (fs_->ListDir(path_, &names).ok()) {
+    for (const std::string& n : names) {
+      uint64_t num;
+      if ((ParseNumberedName(n, "CATALOG-", "", &num) && num != catalog_number) ||
+          n.ends_with(".tmp")) {
+        (void)fs_->DeleteFile(path_ + "/" + n);
+      }
+    }
+  }
+}
+
+void DbImpl::BackgroundLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!shutting_down_) {
+    const int64_t wait_ms = std::clamp<int64_t>(
+        std::min(options_.fsync_interval_ms, options_.memtable_max_age_ms), 1, 1000);
+    bg_cv_.WaitWithTimeout(&mu_, absl::Milliseconds(wait_ms));
+    if (shutting_down_) break;
+    if (imm_ != nullptr && !flushing_) {
+      MaybeFlushLocked();
+      continue;
+    }
+    const int64_t now = NowMicros();
+    const bool too_old = !mem_->empty() && imm_ == nullptr &&
+                         now - mem_created_micros_ >= options_.memtable_max_age_ms * 1000;
+    const bool needs_sync =
+        wal_dirty_ && now - last_wal_sync_micros_ >= options_.fsync_interval_ms * 1000;
+    if (too_old || needs_sync) {
+      Writer w;
+      w.kind = too_old ? WriterKind::kSwitch : WriterKind::kSync;
+      mu_.Unlock();
+      absl::Status s = EnqueueAndWait(&w);
+      mu_.Lock();
+      if (!s.ok()) Log(StrCat("background ", too_old ? "switch" : "sync", ": ", s.message()));
+    }
+  }
+}
+
+absl::Status DbImpl::Flush() {
+  Writer w;
+  w.kind = WriterKind::kSwitch;
+  BR_RETURN_IF_ERROR(EnqueueAndWait(&w));
+  absl::MutexLock lock(&mu_);
+  while (imm_ != nullptr) {
+    if (!flushing_) {
+      MaybeFlushLocked();
+      if (!bg_error_.ok()) return bg_error_;
+      continue;
+    }
+    flush_cv_.Wait(&mu_);
+    if (!bg_error_.ok()) return bg_error_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DbImpl::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_ || wal_ == nullptr || version_ == nullptr) {
+      // Already closed, or Recover failed part way: nothing to flush.
+      closed_ = true;
+      shutting_down_ = true;
+      bg_cv_.SignalAll();
+    }
+  }
+  if (bg_thread_.joinable() && closed_flag()) bg_thread_.join();
+  if (closed_flag()) {
+    lock_.reset();
+    return absl::OkStatus();
+  }
+  absl::Status s = Flush();
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    closed_ = true;
+    bg_cv_.SignalAll();
+  }
+  if (bg_thread_.joinable()) bg_thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    if (wal_) {
+      absl::Status ws = wal_->Sync();
+      if (s.ok()) s = ws;
+      (void)wal_->Close();
+      wal_.reset();
+    }
+    // Readers may still hold versions; segment files are deleted with their last reference.
+  }
+  lock_.reset();
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------
+// Databases and metadata
+
+absl::Status DbImpl::CreateDatabase(std::string_view name, const DatabaseOptions& options) {
+  absl::MutexLock mlock(&manifest_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return absl::FailedPreconditionError("database is closed");
+  }
+  BR_RETURN_IF_ERROR(catalog_.CreateDatabase(name, options).status());
+  std::shared_ptr<const Version> v;
+  {
+    absl::MutexLock lock(&mu_);
+    v = version_;
+  }
+  absl::Status s = WriteCatalogAndManifest(v->segments, log_number_);
+  if (!s.ok()) {
+    (void)catalog_.DropDatabase(name);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<DatabaseInfo>> DbImpl::ListDatabases() {
+  return catalog_.ListDatabases();
+}
+
+absl::Status DbImpl::DropDatabase(std::string_view name) {
+  absl::MutexLock mlock(&manifest_mu_);
+  BR_ASSIGN_OR_RETURN(uint32_t id, catalog_.DropDatabase(name));
+  std::vector<std::shared_ptr<SegmentHandle>> keep;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& h : version_->segments) {
+      if (h->meta.database_id != id) keep.push_back(h);
+    }
+  }
+  BR_RETURN_IF_ERROR(WriteCatalogAndManifest(keep, log_number_));
+  {
+    absl::MutexLock lock(&mu_);
+    InstallVersion(std::move(keep));
+    mem_->DropDatabase(id);
+    if (imm_) imm_->DropDatabase(id);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> DbImpl::ListMeasurements(std::string_view database) {
+  std::vector<std::string> out;
+  BR_RETURN_IF_ERROR(catalog_.Read(database, [&](const DatabaseCatalog& db) {
+    for (const auto& m : db.measurements()) out.push_back(m.name);
+    return absl::OkStatus();
+  }));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<std::vector<FieldInfo>> DbImpl::ListFields(std::string_view database,
+                                                          std::string_view measurement) {
+  std::vector<FieldInfo> out;
+  BR_RETURN_IF_ERROR(catalog_.Read(database, [&](const DatabaseCatalog& db) {
+    const int64_t m = db.FindMeasurement(measurement);
+    if (m < 0) return absl::OkStatus();
+    for (uint32_t f : db.measurements()[m].field_ids) {
+      out.push_back(FieldInfo{db.fields()[f].name, db.fields()[f].type});
+    }
+    return absl::OkStatus();
+  }));
+  std::sort(out.begin(), out.end(),
+            [](const FieldInfo& a, const FieldInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+absl::StatusOr<std::vector<SeriesInfo>> DbImpl::ListSeries(
+    std::string_view database, std::string_view measurement,
+    const std::vector<TagMatcher>& matchers) {
+  BR_ASSIGN_OR_RETURN(SeriesMatcher matcher, SeriesMatcher::Create(matchers));
+  std::vector<SeriesInfo> out;
+  BR_RETURN_IF_ERROR(catalog_.Read(database, [&](const DatabaseCatalog& db) {
+    for (uint32_t m = 0; m < db.measurements().size(); ++m) {
+      if (!measurement.empty() && db.measurements()[m].name != measurement) continue;
+      for (uint32_t sid : db.measurements()[m].series_ids) {
+        if (matcher.Matches(db, sid)) {
+          out.push_back(SeriesInfo{sid, db.measurements()[m].name, db.SeriesTags(sid)});
+        }
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+DbStats DbImpl::GetStats() {
+  DbStats s;
+  s.batches_written = batches_written_;
+  s.points_written = points_written_;
+  s.wal_bytes_written = wal_bytes_;
+  s.wal_syncs = wal_syncs_;
+  s.flushes = flushes_;
+  s.flushed_points = flushed_points_;
+  {
+    absl::MutexLock lock(&mu_);
+    s.memtable_bytes = mem_ ? mem_->ApproximateBytes() : 0;
+    s.memtable_points = mem_ ? mem_->points() : 0;
+    if (imm_) {
+      s.memtable_bytes += imm_->ApproximateBytes();
+      s.memtable_points += imm_->points();
+    }
+    for (const auto& h : version_->segments) {
+      ++s.segment_files;
+      s.segment_bytes += h->meta.file_size;
+      s.segment_rows += h->meta.row_count;
+    }
+  }
+  s.series = catalog_.series_count();
+  s.databases = catalog_.ListDatabases().size();
+  s.catalog_bytes = catalog_.ApproximateBytes();
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------
+// Scan
+
+absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
+  BR_ASSIGN_OR_RETURN(SeriesMatcher matcher, SeriesMatcher::Create(request.tag_matchers));
+  struct Selected {
+    uint32_t id;
+    std::vector<Tag> tags;
+  };
+  std::vector<Selected> selected;
+  std::vector<int64_t> field_ids;
+  std::vector<std::string> field_names;
+  std::vector<FieldType> field_types;
+  uint32_t db_id = 0;
+  int64_t partition_duration = 0;
+  BR_RETURN_IF_ERROR(catalog_.Read(request.database, [&](const DatabaseCatalog& db) {
+    db_id = db.id();
+    partition_duration = db.options().partition_duration_ns;
+    const int64_t m = db.FindMeasurement(request.measurement);
+    if (m < 0) return absl::OkStatus();
+    const auto& meas = db.measurements()[m];
+    if (request.fields.empty()) {
+      for (uint32_t f : meas.field_ids) {
+        field_ids.push_back(f);
+        field_names.push_back(db.fields()[f].name);
+        field_types.push_back(db.fields()[f].type);
+      }
+    } else {
+      for (const std::string& name : request.fields) {
+        const int64_t f = db.FindField(static_cast<uint32_t>(m), name);
+        field_ids.push_back(f);
+        field_names.push_back(name);
+        field_types.push_back(f < 0 ? FieldType::kFloat : db.fields()[f].type);
+      }
+    }
+    for (uint32_t sid : meas.series_ids) {
+      if (!matcher.Matches(db, sid)) continue;
+      std::vector<Tag> tags = db.SeriesTags(sid);
+      if (request.series_filter && !request.series_filter(tags)) continue;
+      selected.push_back(Selected{sid, std::move(tags)});
+    }
+    return absl::OkStatus();
+  }));
+  if (selected.empty() || request.min_time > request.max_time) return absl::OkStatus();
+
+  std::shared_ptr<const Version> version;
+  std::shared_ptr<Memtable> mem, imm;
+  {
+    absl::MutexLock lock(&mu_);
+    version = version_;
+    mem = mem_;
+    imm = imm_;
+  }
+  // This database's segments overlapping the range, by (partition, file number).
+  std::vector<const SegmentHandle*> segs;
+  for (const auto& h : version->segments) {
+    if (h->meta.database_id == db_id && h->meta.max_time >= request.min_time &&
+        h->meta.min_time <= request.max_time) {
+      segs.push_back(h.get());
+    }
+  }
+
+  auto init_batch = [&](ScanBatch* b) {
+    b->times.clear();
+    b->columns.resize(field_ids.size());
+    for (size_t i = 0; i < field_ids.size(); ++i) {
+      ClearColumn(&b->columns[i]);
+      b->columns[i].name = field_names[i];
+      b->columns[i].type = field_types[i];
+    }
+  };
+
+  ScanBatch out, memrows, tmp;
+  for (const Selected& s : selected) {
+    // Memtable rows (older immutable first, so the newer memtable wins).
+    init_batch(&memrows);
+    size_t mem_count = 0;
+    if (imm) {
+      mem_count += imm->ReadSeries(db_id, s.id, request.min_time, request.max_time, field_ids,
+                                   &memrows);
+    }
+    const size_t imm_count = mem_count;
+    mem_count += mem->ReadSeries(db_id, s.id, request.min_time, request.max_time, field_ids,
+                                 &memrows);
+    if (imm_count > 0 && mem_count > imm_count) SortAndDedupRows(&memrows);
+
+    size_t seg_i = 0;
+    size_t mem_i = 0;
+    while (true) {
+      // Skip segments without this series.
+      while (seg_i < segs.size() && segs[seg_i]->reader->FindSeries(s.id) < 0) ++seg_i;
+      const bool have_seg = seg_i < segs.size();
+      const bool have_mem = mem_i < memrows.times.size();
+      if (!have_seg && !have_mem) break;
+      TimestampNs pstart;
+      if (have_seg && have_mem) {
+        pstart = std::min(segs[seg_i]->meta.partition_start,
+                          SafePartitionStart(memrows.times[mem_i], partition_duration));
+      } else if (have_seg) {
+        pstart = segs[seg_i]->meta.partition_start;
+      } else {
+        pstart = SafePartitionStart(memrows.times[mem_i], partition_duration);
+      }
+      const TimestampNs pend = PartitionEnd(pstart, partition_duration);
+      // Sources in this partition, oldest first.
+      std::vector<std::pair<const SegmentHandle*, int>> part_segs;
+      while (seg_i < segs.size() && segs[seg_i]->meta.partition_start == pstart) {
+        const int idx = segs[seg_i]->reader->FindSeries(s.id);
+        if (idx >= 0) part_segs.emplace_back(segs[seg_i], idx);
+        ++seg_i;
+      }
+      size_t mem_end = mem_i;
+      while (mem_end < memrows.times.size() &&
+             (memrows.times[mem_end] < pend || pend == INT64_MAX)) {
+        ++mem_end;
+      }
+      const size_t sources = part_segs.size() + (mem_end > mem_i ? 1 : 0);
+      init_batch(&out);
+      out.series_id = s.id;
+      out.tags = s.tags;
+      for (const auto& [h, idx] : part_segs) {
+        BR_RETURN_IF_ERROR(
+            h->reader->ReadSeries(idx, request.min_time, request.max_time, field_ids, &out));
+      }
+      if (mem_end > mem_i) {
+        out.times.insert(out.times.end(), memrows.times.begin() + mem_i,
+                         memrows.times.begin() + mem_end);
+        for (size_t c = 0; c < out.columns.size(); ++c) {
+          AppendColumnRows(memrows.columns[c], mem_i, mem_end, &out.columns[c]);
+        }
+      }
+      mem_i = mem_end;
+      if (sources > 1) SortAndDedupRows(&out);
+      if (!out.times.empty()) BR_RETURN_IF_ERROR(sink(out));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace burnrate

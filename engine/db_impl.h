@@ -1,0 +1,174 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "burnrate/db.h"
+#include "burnrate/file_system.h"
+#include "engine/catalog.h"
+#include "engine/memtable.h"
+#include "storage/manifest.h"
+#include "storage/segment.h"
+#include "storage/wal.h"
+
+namespace burnrate {
+
+// A live segment file. Shared by the versions that list it; when the last reference goes
+// and the file has been removed from the manifest, the file is deleted.
+// Thread-safe (immutable after construction but for `obsolete`).
+struct SegmentHandle {
+  ManifestSegment meta;
+  std::string path;
+  std::unique_ptr<SegmentReader> reader;
+  FileSystem* fs = nullptr;
+  std::atomic<bool> obsolete{false};
+  ~SegmentHandle();
+};
+
+// An immutable set of live segments, sorted by (database id, partition start, file number).
+// Readers hold a shared_ptr to the version they started with. Thread-safe (immutable).
+struct Version {
+  std::vector<std::shared_ptr<SegmentHandle>> segments;
+};
+
+// The engine behind Db. Layout of the data directory and recovery: docs/format/README.md.
+//
+// Writes go through a queue of writers; the one at the front (the leader) commits the
+// whole queue as a group: one WAL append per batch and one fsync for the group. Flushes run
+// on a background thread (or inline when Options::background_work is false). Readers take
+// the current version and memtables under mu_ briefly and then read without it.
+//
+// Thread-safe.
+class DbImpl : public Db {
+ public:
+  DbImpl(std::string path, const Options& options);
+  ~DbImpl() override;
+
+  [[nodiscard]] absl::Status Recover();
+
+  absl::Status Write(const WriteOptions& options, const WriteBatch& batch) override;
+  absl::Status CreateDatabase(std::string_view name, const DatabaseOptions& options) override;
+  absl::StatusOr<std::vector<DatabaseInfo>> ListDatabases() override;
+  absl::Status DropDatabase(std::string_view name) override;
+  absl::StatusOr<std::vector<std::string>> ListMeasurements(std::string_view database) override;
+  absl::StatusOr<std::vector<FieldInfo>> ListFields(std::string_view database,
+                                                    std::string_view measurement) override;
+  absl::StatusOr<std::vector<SeriesInfo>> ListSeries(
+      std::string_view database, std::string_view measurement,
+      const std::vector<TagMatcher>& matchers) override;
+  absl::Status Scan(const ScanRequest& request, const ScanSink& sink) override;
+  absl::Status Flush() override;
+  DbStats GetStats() override;
+  const RecoveryReport& recovery_report() const override { return report_; }
+  absl::Status Close() override;
+
+ private:
+  enum class WriterKind { kBatch, kSync, kSwitch };
+  struct Writer {
+    WriterKind kind = WriterKind::kBatch;
+    const WriteBatch* batch = nullptr;
+    WriteOptions options;
+    absl::Status status;
+    bool done = false;
+    absl::CondVar cv;
+  };
+
+  absl::Status EnqueueAndWait(Writer* w);
+  // Leader only (front of writers_), mu_ held: makes room in the memtable, switching it
+  // out and waiting for (or running) a flush as needed.
+  absl::Status MakeRoomForWrite(bool force_switch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SwitchMemtable() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RotateWalAfterError() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Creates the next WAL file and makes it (and its name) durable before using it.
+  absl::Status OpenNewWal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Writes the immutable memtable to segments and installs them; mu_ not held.
+  absl::Status FlushImmutable() ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs FlushImmutable if imm_ is set and no flush is running; mu_ held on entry and exit.
+  void MaybeFlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void BackgroundLoop();
+
+  // Writes a catalog snapshot (when changed) and a manifest listing `segments`, with
+  // log_number; manifest_mu_ held. Installs nothing.
+  absl::Status WriteCatalogAndManifest(const std::vector<std::shared_ptr<SegmentHandle>>& segments,
+                                       uint64_t log_number)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(manifest_mu_);
+  // Replaces the current version; marks segments that left it obsolete.
+  void InstallVersion(std::vector<std::shared_ptr<SegmentHandle>> segments)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DeleteObsoleteFiles() ABSL_LOCKS_EXCLUDED(mu_);
+
+  absl::Status ReplayWal(const std::string& file);
+  bool closed_flag() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return closed_;
+  }
+  absl::Status ApplyReplayed(std::string_view payload);
+
+  std::string WalPath(uint64_t number) const;
+  std::string SegmentPath(uint64_t number) const;
+  std::string CatalogFileName(uint64_t number) const;
+  void Log(std::string_view line) const;
+
+  const std::string path_;
+  const Options options_;
+  FileSystem* const fs_;
+  std::unique_ptr<FileLock> lock_;
+  Catalog catalog_;
+  RecoveryReport report_;
+
+  // Serialises manifest writes (flush install, database create/drop). Acquired before mu_.
+  absl::Mutex manifest_mu_;
+  uint64_t catalog_file_number_ ABSL_GUARDED_BY(manifest_mu_) = 0;
+  uint64_t catalog_change_count_ ABSL_GUARDED_BY(manifest_mu_) = ~0ull;
+  uint64_t log_number_ ABSL_GUARDED_BY(manifest_mu_) = 0;
+
+  absl::Mutex mu_;
+  absl::CondVar bg_cv_;     // wakes the background thread
+  absl::CondVar flush_cv_;  // signalled when a flush ends
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Memtable> mem_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Memtable> imm_ ABSL_GUARDED_BY(mu_);
+  int64_t mem_created_micros_ ABSL_GUARDED_BY(mu_) = 0;
+  // WAL files numbered below this hold only imm_ and older data.
+  uint64_t imm_log_number_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const Version> version_ ABSL_GUARDED_BY(mu_);
+  // Owned by the leader writer; replaced only by the leader (or Recover/Close).
+  std::unique_ptr<WalWriter> wal_;
+  uint64_t wal_number_ ABSL_GUARDED_BY(mu_) = 0;
+  bool wal_dirty_ ABSL_GUARDED_BY(mu_) = false;  // appended since the last sync
+  int64_t last_wal_sync_micros_ ABSL_GUARDED_BY(mu_) = 0;
+  // Atomic so a flush can number files while holding a memtable's lock without mu_.
+  std::atomic<uint64_t> next_file_number_{1};
+  bool flushing_ ABSL_GUARDED_BY(mu_) = false;
+  // File numbers of segments a running flush is writing; not garbage.
+  std::set<uint64_t> pending_outputs_ ABSL_GUARDED_BY(mu_);
+  absl::Status bg_error_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread bg_thread_;
+
+  // Statistics.
+  std::atomic<uint64_t> batches_written_{0};
+  std::atomic<uint64_t> points_written_{0};
+  std::atomic<uint64_t> wal_bytes_{0};
+  std::atomic<uint64_t> wal_syncs_{0};
+  std::atomic<uint64_t> flushes_{0};
+  std::atomic<uint64_t> flushed_points_{0};
+};
+
+// Start of the partition holding t (floor division: correct for negative times too).
+inline TimestampNs PartitionStart(TimestampNs t, int64_t duration) {
+  TimestampNs q = t / duration;
+  if ((t % duration) < 0) --q;
+  return q * duration;
+}
+
+}  // namespace burnrate

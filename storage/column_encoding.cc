@@ -1,0 +1,653 @@
+#include "storage/column_encoding.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "base/str_cat.h"
+#include "base/coding.h"
+
+namespace burnrate {
+namespace {
+
+// Values per bit-packed miniblock. A multiple of 8, so every group of 8 packed values
+// starts on a byte boundary (the unpacking loops rely on it).
+constexpr size_t kMiniblock = 128;
+// Bytes that the unpacking loads may read past the last packed byte of a miniblock.
+constexpr size_t kUnpackSlack = 8;
+// The width byte of a miniblock: low 7 bits the bit width (0..64); the high bit set means
+// the packed numbers are values minus min ("direct"), clear means deltas minus min.
+constexpr uint8_t kDirectFlag = 0x80;
+constexpr uint8_t kWidthMask = 0x7f;
+
+absl::Status Corrupt(std::string_view encoding, std::string_view what, size_t value_index) {
+  return absl::DataLossError(StrCat(encoding, ": ", what, " at value ", value_index));
+}
+
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline uint64_t DoubleBits(double d) { return std::bit_cast<uint64_t>(d); }
+
+// ---------------------------------------------------------------------------------------
+// Bit packing.
+
+// Appends count values of `width` bits each, least significant bit first, in
+// ceil(count * width / 8) bytes. Every value must be < 2^width.
+void PackBits(const uint64_t* values, size_t count, int width, std::string* out) {
+  if (width == 0 || count == 0) return;
+  const size_t bytes = (count * static_cast<size_t>(width) + 7) / 8;
+  const size_t start = out->size();
+  out->resize(start + bytes + 8);  // room for the last 8-byte store; trimmed below
+  char* p = out->data() + start;
+  unsigned __int128 acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < count; ++i) {
+    acc |= static_cast<unsigned __int128>(values[i]) << bits;
+    bits += width;
+    if (bits >= 64) {
+      const uint64_t word = static_cast<uint64_t>(acc);
+      std::memcpy(p, &word, 8);
+      p += 8;
+      acc >>= 64;
+      bits -= 64;
+    }
+  }
+  const uint64_t word = static_cast<uint64_t>(acc);
+  std::memcpy(p, &word, 8);
+  out->resize(start + bytes);
+}
+
+// Unpacks a full miniblock of W-bit values. Reads in[0, 16 * W + kUnpackSlack).
+template <int W>
+void Unpack128(const uint8_t* in, uint64_t* out) {
+  if constexpr (W == 0) {
+    std::memset(out, 0, kMiniblock * sizeof(uint64_t));
+  } else {
+    constexpr uint64_t kMask = W == 64 ? ~uint64_t{0} : (uint64_t{1} << W) - 1;
+    for (size_t g = 0; g < kMiniblock / 8; ++g) {
+      const uint8_t* p = in + g * W;
+      uint64_t* o = out + g * 8;
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const int bit = k * W;
+        const int shift = bit & 7;
+        uint64_t v = Load64(p + (bit >> 3)) >> shift;
+        if constexpr (W > 56) {
+          if (shift + W > 64) v |= uint64_t{p[(bit >> 3) + 8]} << (64 - shift);
+        }
+        o[k] = v & kMask;
+      }
+    }
+  }
+}
+
+using UnpackFn = void (*)(const uint8_t*, uint64_t*);
+template <size_t... W>
+constexpr std::array<UnpackFn, sizeof...(W)> MakeUnpackTable(std::index_sequence<W...>) {
+  return {&Unpack128<static_cast<int>(W)>...};
+}
+constexpr std::array<UnpackFn, 65> kUnpack = MakeUnpackTable(std::make_index_sequence<65>());
+
+// ---------------------------------------------------------------------------------------
+// Miniblock streams, shared by kTimeDeltaOfDelta and kIntDelta.
+//
+// A miniblock of count numbers (int64 bit patterns): zigzag varint min; the width byte;
+// varint exception count; the residuals number - min bit-packed in `width` bits each (0
+// in the slots of exceptions); then per exception, in increasing index order, u8 index
+// and zigzag varint of (number - min) as a signed 64-bit value. Exceptions keep a rare
+// outlier (a gap between timestamps, a price step) from widening the whole miniblock.
+
+struct MiniblockHeader {
+  uint64_t min = 0;  // the minimum of the packed numbers, as a bit pattern
+  int width = 0;
+  bool direct = false;
+  size_t exceptions = 0;
+};
+
+size_t VarintLength(uint64_t v) { return std::max<size_t>(1, (std::bit_width(v) + 6) / 7); }
+
+// How to pack one miniblock, and what it costs.
+struct MiniblockPlan {
+  int64_t min = 0;
+  int width = 0;
+  size_t bytes = 0;
+};
+
+// The cheapest width, with exceptions, for numbers relative to min.
+MiniblockPlan PlanForMin(const int64_t* numbers, size_t count, int64_t min) {
+  size_t below_count = 0, below_bytes = 0;
+  size_t by_width[65] = {};
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t r = static_cast<uint64_t>(numbers[i]) - static_cast<uint64_t>(min);
+    if (numbers[i] < min) {
+      ++below_count;
+      below_bytes += 1 + VarintLength(ZigZagEncode(static_cast<int64_t>(r)));
+    } else {
+      ++by_width[std::bit_width(r)];
+    }
+  }
+  MiniblockPlan best{min, 64, std::numeric_limits<size_t>::max()};
+  size_t above_count = 0, above_bytes = 0;  // numbers wider than w
+  for (int w = 64; w >= 0; --w) {
+    const size_t exceptions = below_count + above_count;
+    const size_t bytes = (count * static_cast<size_t>(w) + 7) / 8 + below_bytes + above_bytes +
+                         VarintLength(exceptions);
+    if (bytes <= best.bytes) best = MiniblockPlan{min, w, bytes};
+    // Numbers of exactly w bits become exceptions for every narrower width; their zigzag
+    // encoding has w + 1 bits (w < 64) or 64 bits when negative as int64.
+    above_count += by_width[w];
+    above_bytes += by_width[w] * (1 + VarintLength(w >= 63 ? ~uint64_t{0} : uint64_t{1} << w));
+  }
+  best.bytes += VarintLength(ZigZagEncode(min)) + 1;
+  return best;
+}
+
+// The cheapest plan for a miniblock: the minimum as base, or (when that packs wide) one of
+// the few smallest numbers, treating those below it as exceptions.
+MiniblockPlan PlanMiniblock(const uint64_t* numbers, size_t count) {
+  const auto* v = reinterpret_cast<const int64_t*>(numbers);
+  const int64_t min = *std::min_element(v, v + count);
+  uint64_t spread = 0;
+  for (size_t i = 0; i < count; ++i) {
+    spread |= static_cast<uint64_t>(v[i]) - static_cast<uint64_t>(min);
+  }
+  // Narrow miniblocks cannot get much cheaper; skip the search.
+  const int width = static_cast<int>(std::bit_width(spread));
+  if (width <= 2) {
+    return MiniblockPlan{min, width,
+                         (count * static_cast<size_t>(width) + 7) / 8 +
+                             VarintLength(ZigZagEncode(min)) + 2};
+  }
+  MiniblockPlan best = PlanForMin(v, count, min);
+  constexpr size_t kLowest = 9;
+  int64_t sorted[kMiniblock];
+  std::copy(v, v + count, sorted);
+  const size_t k = std::min(kLowest, count);
+  std::partial_sort(sorted, sorted + k, sorted + count);
+  for (size_t e : {size_t{1}, size_t{2}, size_t{4}, size_t{8}}) {
+    if (e >= k || sorted[e] == sorted[e - 1]) continue;
+    const MiniblockPlan plan = PlanForMin(v, count, sorted[e]);
+    if (plan.bytes < best.bytes) best = plan;
+  }
+  return best;
+}
+
+void PutMiniblock(const uint64_t* numbers, size_t count, const MiniblockPlan& plan, bool direct,
+                  std::string* out) {
+  const auto min = static_cast<uint64_t>(plan.min);
+  const uint64_t limit = plan.width == 64 ? ~uint64_t{0} : (uint64_t{1} << plan.width) - 1;
+  uint64_t residuals[kMiniblock];
+  uint8_t exception_index[kMiniblock];
+  size_t exceptions = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t r = numbers[i] - min;
+    if (static_cast<int64_t>(numbers[i]) < plan.min || r > limit) {
+      exception_index[exceptions++] = static_cast<uint8_t>(i);
+      residuals[i] = 0;
+    } else {
+      residuals[i] = r;
+    }
+  }
+  PutVarint64(out, ZigZagEncode(plan.min));
+  out->push_back(static_cast<char>(plan.width | (direct ? kDirectFlag : 0)));
+  PutVarint64(out, exceptions);
+  PackBits(residuals, count, plan.width, out);
+  for (size_t e = 0; e < exceptions; ++e) {
+    const size_t i = exception_index[e];
+    out->push_back(static_cast<char>(i));
+    PutVarint64(out, ZigZagEncode(static_cast<int64_t>(numbers[i] - min)));
+  }
+}
+
+// Reads a miniblock of `count` numbers. When the width is nonzero or there are
+// exceptions, fills residuals[0, count) (numbers minus min); otherwise every residual is
+// 0 and residuals is untouched. False when malformed.
+bool ReadMiniblock(Decoder* d, size_t count, MiniblockHeader* h, uint64_t* residuals) {
+  uint64_t zz, exceptions;
+  uint8_t width_byte;
+  if (!d->GetVarint64(&zz) || !d->GetByte(&width_byte) || !d->GetVarint64(&exceptions)) {
+    return false;
+  }
+  h->min = static_cast<uint64_t>(ZigZagDecode(zz));
+  h->direct = (width_byte & kDirectFlag) != 0;
+  h->width = width_byte & kWidthMask;
+  if (h->width > 64 || exceptions > count) return false;
+  h->exceptions = exceptions;
+  const size_t bytes = (count * static_cast<size_t>(h->width) + 7) / 8;
+  std::string_view packed;
+  if (!d->GetBytes(bytes, &packed)) return false;
+  if (h->width > 0) {
+    const auto* src = reinterpret_cast<const uint8_t*>(packed.data());
+    if (count == kMiniblock && d->remaining() >= kUnpackSlack) {
+      kUnpack[h->width](src, residuals);
+    } else {
+      // The tail of the input (or a partial miniblock): unpack from a zero-padded copy.
+      alignas(8) uint8_t padded[kMiniblock * 8 + kUnpackSlack];
+      std::memcpy(padded, src, bytes);
+      std::memset(padded + bytes, 0, sizeof padded - bytes);
+      kUnpack[h->width](padded, residuals);
+    }
+  } else if (exceptions > 0) {
+    std::memset(residuals, 0, count * sizeof(uint64_t));
+  }
+  size_t next = 0;  // exception indexes must increase
+  for (uint64_t e = 0; e < exceptions; ++e) {
+    uint8_t index;
+    uint64_t value;
+    if (!d->GetByte(&index) || index < next || index >= count || !d->GetVarint64(&value)) {
+      return false;
+    }
+    residuals[index] = static_cast<uint64_t>(ZigZagDecode(value));
+    next = index + 1;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// kTimeDeltaOfDelta: zigzag varint first value; zigzag varint first delta (n >= 2);
+// miniblocks of the n - 2 second differences (never direct).
+
+void EncodeTimeStream(std::span<const int64_t> values, std::string* out) {
+  const size_t n = values.size();
+  if (n == 0) return;
+  const auto* v = reinterpret_cast<const uint64_t*>(values.data());
+  PutVarint64(out, ZigZagEncode(values[0]));
+  if (n == 1) return;
+  uint64_t prev_delta = v[1] - v[0];
+  PutVarint64(out, ZigZagEncode(static_cast<int64_t>(prev_delta)));
+  uint64_t dd[kMiniblock];
+  for (size_t i = 2; i < n; i += kMiniblock) {
+    const size_t count = std::min(kMiniblock, n - i);
+    for (size_t j = 0; j < count; ++j) {
+      const uint64_t delta = v[i + j] - v[i + j - 1];
+      dd[j] = delta - prev_delta;
+      prev_delta = delta;
+    }
+    PutMiniblock(dd, count, PlanMiniblock(dd, count), /*direct=*/false, out);
+  }
+}
+
+absl::Status DecodeTimeStream(std::string_view in, size_t n, int64_t* out) {
+  constexpr std::string_view kName = "time delta-of-delta";
+  Decoder d(in);
+  if (n == 0) {
+    if (!in.empty()) return Corrupt(kName, "trailing bytes", 0);
+    return absl::OkStatus();
+  }
+  uint64_t zz;
+  if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first value", 0);
+  uint64_t acc = static_cast<uint64_t>(ZigZagDecode(zz));
+  out[0] = static_cast<int64_t>(acc);
+  if (n >= 2) {
+    if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first delta", 1);
+    uint64_t delta = static_cast<uint64_t>(ZigZagDecode(zz));
+    acc += delta;
+    out[1] = static_cast<int64_t>(acc);
+    alignas(64) uint64_t residuals[kMiniblock];
+    for (size_t i = 2; i < n; i += kMiniblock) {
+      const size_t count = std::min(kMiniblock, n - i);
+      MiniblockHeader h;
+      if (!ReadMiniblock(&d, count, &h, residuals) || h.direct) {
+        return Corrupt(kName, "malformed miniblock", i);
+      }
+      int64_t* o = out + i;
+      if (h.width == 0 && h.exceptions == 0 && h.min == 0) {
+        // Regular intervals: the common case for minute data.
+        for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(acc + (j + 1) * delta);
+        acc += count * delta;
+      } else if (h.width == 0 && h.exceptions == 0) {
+        for (size_t j = 0; j < count; ++j) {
+          delta += h.min;
+          acc += delta;
+          o[j] = static_cast<int64_t>(acc);
+        }
+      } else {
+        for (size_t j = 0; j < count; ++j) {
+          delta += h.min + residuals[j];
+          acc += delta;
+          o[j] = static_cast<int64_t>(acc);
+        }
+      }
+    }
+  }
+  if (!d.done()) return Corrupt(kName, "trailing bytes", n);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------
+// kIntDelta: zigzag varint first value; miniblocks of values 1..n-1, each holding either
+// deltas to the previous value or the values themselves, whichever packs narrower.
+
+void EncodeIntStream(std::span<const int64_t> values, std::string* out) {
+  const size_t n = values.size();
+  if (n == 0) return;
+  const auto* v = reinterpret_cast<const uint64_t*>(values.data());
+  PutVarint64(out, ZigZagEncode(values[0]));
+  uint64_t deltas[kMiniblock];
+  for (size_t i = 1; i < n; i += kMiniblock) {
+    const size_t count = std::min(kMiniblock, n - i);
+    for (size_t j = 0; j < count; ++j) deltas[j] = v[i + j] - v[i + j - 1];
+    const MiniblockPlan as_deltas = PlanMiniblock(deltas, count);
+    const MiniblockPlan as_values = PlanMiniblock(v + i, count);
+    if (as_values.bytes < as_deltas.bytes) {
+      PutMiniblock(v + i, count, as_values, /*direct=*/true, out);
+    } else {
+      PutMiniblock(deltas, count, as_deltas, /*direct=*/false, out);
+    }
+  }
+}
+
+absl::Status DecodeIntStream(std::string_view in, size_t n, int64_t* out) {
+  constexpr std::string_view kName = "int delta";
+  Decoder d(in);
+  if (n == 0) {
+    if (!in.empty()) return Corrupt(kName, "trailing bytes", 0);
+    return absl::OkStatus();
+  }
+  uint64_t zz;
+  if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first value", 0);
+  uint64_t acc = static_cast<uint64_t>(ZigZagDecode(zz));
+  out[0] = static_cast<int64_t>(acc);
+  alignas(64) uint64_t residuals[kMiniblock];
+  for (size_t i = 1; i < n; i += kMiniblock) {
+    const size_t count = std::min(kMiniblock, n - i);
+    MiniblockHeader h;
+    if (!ReadMiniblock(&d, count, &h, residuals)) return Corrupt(kName, "malformed miniblock", i);
+    int64_t* o = out + i;
+    const uint64_t min = h.min;
+    if (h.direct) {
+      if (h.width == 0 && h.exceptions == 0) {
+        for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(min);
+      } else {
+        for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(min + residuals[j]);
+      }
+      acc = static_cast<uint64_t>(o[count - 1]);
+    } else if (h.width == 0 && h.exceptions == 0) {
+      for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(acc + (j + 1) * min);
+      acc += count * min;
+    } else {
+      for (size_t j = 0; j < count; ++j) {
+        acc += min + residuals[j];
+        o[j] = static_cast<int64_t>(acc);
+      }
+    }
+  }
+  if (!d.done()) return Corrupt(kName, "trailing bytes", n);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------
+// kFloatDecimal: u8 exponent e (0..15), then kIntDelta of the integers k with
+// value == (double)k / 10^e bit for bit. Decoding divides, so the encoder checks with the
+// same division.
+
+constexpr double kPow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+constexpr int kMaxDecimalExponent = 15;
+// Scaled magnitudes at or beyond this are not considered (they would not fit int64).
+constexpr double kMaxScaled = 9.0e18;
+
+// Nearest integer to s, |s| <= kMaxScaled. Exactness is checked by the caller, so any
+// rounding of halfway cases is fine.
+inline int64_t RoundScaled(double s) {
+  constexpr double kMagic = 0x1.8p52;  // adding it rounds |s| < 2^51 to an integer
+  if (std::fabs(s) < 0x1p51) return static_cast<int64_t>((s + kMagic) - kMagic);
+  return static_cast<int64_t>(s);
+}
+
+bool ScaleToDecimal(std::span<const double> values, int e, int64_t* ints) {
+  const double p = kPow10[e];
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double s = values[i] * p;
+    if (!(std::fabs(s) <= kMaxScaled)) return false;  // also NaN
+    const int64_t k = RoundScaled(s);
+    if (DoubleBits(static_cast<double>(k) / p) != DoubleBits(values[i])) return false;
+    ints[i] = k;
+  }
+  return true;
+}
+
+void EncodeXor(std::span<const double> values, std::string* out) {
+  uint64_t prev = 0;
+  out->reserve(out->size() + values.size() * 4);
+  for (double v : values) {
+    const uint64_t bits = DoubleBits(v);
+    const uint64_t x = bits ^ prev;
+    prev = bits;
+    if (x == 0) {
+      out->push_back(0);
+      continue;
+    }
+    const int trailing = std::countr_zero(x) / 8;
+    const int leading = std::countl_zero(x) / 8;
+    const int significant = 8 - trailing - leading;
+    out->push_back(static_cast<char>((trailing << 4) | significant));
+    const uint64_t shifted = x >> (8 * trailing);
+    char buf[8];
+    std::memcpy(buf, &shifted, 8);
+    out->append(buf, significant);
+  }
+}
+
+// kFloatXor: per value a control byte (high nibble: trailing zero bytes t, low nibble:
+// significant bytes s, s + t <= 8) and s bytes of (bits XOR previous bits) >> 8t; the
+// value before the first is 0.
+absl::Status DecodeXor(std::string_view in, size_t n, double* out) {
+  constexpr std::string_view kName = "float xor";
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  const uint8_t* const end = p + in.size();
+  uint64_t prev = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (p == end) return Corrupt(kName, "truncated", i);
+    const uint8_t control = *p++;
+    const int significant = control & 0x0f;
+    const int trailing = control >> 4;
+    if (significant + trailing > 8) return Corrupt(kName, "bad control byte", i);
+    if (significant > end - p) return Corrupt(kName, "truncated", i);
+    if (significant != 0) {
+      uint64_t x = 0;
+      std::memcpy(&x, p, significant);
+      p += significant;
+      prev ^= x << (8 * trailing);
+    }
+    out[i] = std::bit_cast<double>(prev);
+  }
+  if (p != end) return Corrupt(kName, "trailing bytes", n);
+  return absl::OkStatus();
+}
+
+absl::Status DecodeDecimal(std::string_view in, size_t n, double* out) {
+  if (n == 0) {
+    if (!in.empty()) return Corrupt("float decimal", "trailing bytes", 0);
+    return absl::OkStatus();
+  }
+  if (in.empty()) return Corrupt("float decimal", "missing exponent", 0);
+  const uint8_t e = static_cast<uint8_t>(in[0]);
+  if (e > kMaxDecimalExponent) return Corrupt("float decimal", "bad exponent", 0);
+  std::unique_ptr<int64_t[]> ints(new int64_t[n]);
+  absl::Status s = DecodeIntStream(in.substr(1), n, ints.get());
+  if (!s.ok()) return s;
+  const double p = kPow10[e];
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<double>(ints[i]) / p;
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------
+// Bitmaps.
+
+template <typename T>
+void PutBits(std::span<const T> flags, std::string* out) {
+  const size_t n = flags.size();
+  const size_t start = out->size();
+  out->resize(start + (n + 7) / 8);
+  auto* p = reinterpret_cast<uint8_t*>(out->data() + start);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint8_t byte = 0;
+    for (int k = 0; k < 8; ++k) byte |= static_cast<uint8_t>(flags[i + k] != 0) << k;
+    *p++ = byte;
+  }
+  if (i < n) {
+    uint8_t byte = 0;
+    for (int k = 0; i + k < n; ++k) byte |= static_cast<uint8_t>(flags[i + k] != 0) << k;
+    *p = byte;
+  }
+}
+
+// Checks in is a bitmap of exactly n flags with zero padding bits.
+bool CheckBitmap(std::string_view in, size_t n) {
+  if (in.size() != (n + 7) / 8) return false;
+  if (n % 8 != 0) {
+    const uint8_t last = static_cast<uint8_t>(in.back());
+    if ((last >> (n % 8)) != 0) return false;
+  }
+  return true;
+}
+
+template <typename T>
+size_t ExpandBits(std::string_view in, size_t n, T* out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  size_t ones = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const T bit = static_cast<T>((p[i >> 3] >> (i & 7)) & 1);
+    out[i] = bit;
+    ones += static_cast<size_t>(bit);
+  }
+  return ones;
+}
+
+// ---------------------------------------------------------------------------------------
+// kStringPlain: n varint lengths, then the n strings' bytes back to back.
+
+absl::Status DecodeStringStream(std::string_view in, size_t n, std::vector<std::string>* out) {
+  constexpr std::string_view kName = "string plain";
+  if (n > in.size()) return Corrupt(kName, "fewer bytes than values", 0);
+  Decoder lengths(in);
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t len;
+    if (!lengths.GetVarint64(&len)) return Corrupt(kName, "bad length", i);
+    if (len > in.size() || total + len > in.size()) return Corrupt(kName, "length too large", i);
+    total += len;
+  }
+  const size_t header = lengths.offset();
+  if (in.size() - header != total) return Corrupt(kName, "lengths do not match the bytes", n);
+  Decoder again(in.substr(0, header));
+  const char* data = in.data() + header;
+  out->reserve(out->size() + n);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t len = 0;
+    if (!again.GetVarint64(&len)) return Corrupt(kName, "bad length", i);
+    out->emplace_back(data, len);
+    data += len;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsColumnEncoding(uint8_t id) {
+  return id >= static_cast<uint8_t>(ColumnEncoding::kTimeDeltaOfDelta) &&
+         id <= static_cast<uint8_t>(ColumnEncoding::kStringPlain);
+}
+
+void EncodeTimes(std::span<const int64_t> values, std::string* out) {
+  EncodeTimeStream(values, out);
+}
+
+void EncodeInts(std::span<const int64_t> values, std::string* out) {
+  EncodeIntStream(values, out);
+}
+
+ColumnEncoding EncodeFloats(std::span<const double> values, std::string* out) {
+  const size_t n = values.size();
+  if (n > 0) {
+    std::unique_ptr<int64_t[]> ints(new int64_t[n]);
+    for (int e = 0; e <= kMaxDecimalExponent; ++e) {
+      if (!ScaleToDecimal(values, e, ints.get())) continue;
+      const size_t start = out->size();
+      out->push_back(static_cast<char>(e));
+      EncodeIntStream(std::span<const int64_t>(ints.get(), n), out);
+      // Many significant digits pack no better than raw bits; keep the smaller encoding.
+      if (out->size() - start > 6 * n) {
+        std::string xor_bytes;
+        EncodeXor(values, &xor_bytes);
+        if (xor_bytes.size() < out->size() - start) {
+          out->resize(start);
+          out->append(xor_bytes);
+          return ColumnEncoding::kFloatXor;
+        }
+      }
+      return ColumnEncoding::kFloatDecimal;
+    }
+  }
+  EncodeXor(values, out);
+  return ColumnEncoding::kFloatXor;
+}
+
+void EncodeBools(std::span<const int64_t> values, std::string* out) { PutBits(values, out); }
+
+void EncodeStrings(std::span<const std::string> values, std::string* out) {
+  size_t total = 0;
+  for (const std::string& s : values) {
+    PutVarint64(out, s.size());
+    total += s.size();
+  }
+  out->reserve(out->size() + total);
+  for (const std::string& s : values) out->append(s);
+}
+
+void EncodeBitmap(std::span<const uint8_t> flags, std::string* out) { PutBits(flags, out); }
+
+absl::Status DecodeInt64s(ColumnEncoding encoding, std::string_view in, size_t n, int64_t* out) {
+  switch (encoding) {
+    case ColumnEncoding::kTimeDeltaOfDelta:
+      return DecodeTimeStream(in, n, out);
+    case ColumnEncoding::kIntDelta:
+      return DecodeIntStream(in, n, out);
+    case ColumnEncoding::kBoolBitmap:
+      if (!CheckBitmap(in, n)) return Corrupt("bool bitmap", "bad size or padding", 0);
+      ExpandBits(in, n, out);
+      return absl::OkStatus();
+    default:
+      return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding),
+                                              " does not hold integers"));
+  }
+}
+
+absl::Status DecodeDoubles(ColumnEncoding encoding, std::string_view in, size_t n, double* out) {
+  switch (encoding) {
+    case ColumnEncoding::kFloatDecimal:
+      return DecodeDecimal(in, n, out);
+    case ColumnEncoding::kFloatXor:
+      return DecodeXor(in, n, out);
+    default:
+      return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding),
+                                              " does not hold floats"));
+  }
+}
+
+absl::Status DecodeStrings(ColumnEncoding encoding, std::string_view in, size_t n,
+                           std::vector<std::string>* out) {
+  if (encoding != ColumnEncoding::kStringPlain) {
+    return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding),
+                                            " does not hold strings"));
+  }
+  return DecodeStringStream(in, n, out);
+}
+
+absl::Status DecodeBitmap(std::string_view in, size_t n, uint8_t* out, size_t* ones) {
+  if (!CheckBitmap(in, n)) return Corrupt("bitmap", "bad size or padding", 0);
+  *ones = ExpandBits(in, n, out);
+  return absl::OkStatus();
+}
+
+}  // namespace burnrate

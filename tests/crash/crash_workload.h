@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+
+#include "burnrate/write_batch.h"
+#include "base/str_cat.h"
+
+// The deterministic workload shared by the crash writer (child) and the checker (parent):
+// batch k holds kPointsPerBatch points of series run (k % 13) at times unique to k, with
+// money and float values derived from k, so a reader can tell exactly which batches are
+// present and whether any is partial.
+
+namespace burnrate::crash {
+
+inline constexpr int kPointsPerBatch = 20;
+inline constexpr int64_t kBaseTime = 1'793'491'200'000'000'000LL;
+inline constexpr int64_t kStep = 7'000'000'000LL;  // 7 s
+
+inline int64_t PointTime(int64_t batch, int j) {
+  // Spreads batches over many hours so flushes write several partitions.
+  return kBaseTime + (batch * kPointsPerBatch + j) * kStep;
+}
+
+inline std::string CostText(int64_t batch, int j) { return StrCat(batch, ".", j, "000000001"); }
+
+inline void FillBatch(int64_t batch, WriteBatch* b) {
+  for (int j = 0; j < kPointsPerBatch; ++j) {
+    std::vector<Tag> tags = {{"run_id", StrCat("TrainFlow/", batch % 13)}, {"resource", "i-1"}};
+    b->AddPoint(b->AddSeries("cost", tags), PointTime(batch, j));
+    b->AddDecimal("cost", CostText(batch, j));
+    b->AddInteger("batch", batch);
+  }
+}
+
+}  // namespace burnrate::crash

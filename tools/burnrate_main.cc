@@ -1,0 +1,95 @@
+#include <cstdio>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "tools/commands.h"
+
+namespace burnrate {
+namespace {
+
+// Prints "burnrate <command>: <reason>" on one line and returns the exit code.
+int Fail(const std::string& command, const absl::Status& status) {
+  std::string reason(status.message());
+  for (char& c : reason) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "burnrate %s: %s\n", command.c_str(), reason.c_str());
+  return 1;
+}
+
+void AddGeneratorOptions(CLI::App* command, GeneratorConfig* config, std::string* start) {
+  command->add_option("--seed", config->seed, "Random seed; the same seed gives the same bytes")
+      ->capture_default_str();
+  command->add_option("--days", config->days, "Days of minute data to generate")
+      ->check(CLI::Range(1, 3660))
+      ->capture_default_str();
+  command
+      ->add_option("--series", config->series,
+                   "Series active at every minute (one per running resource)")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  command->add_option("--start", *start, "Time of the first points (RFC 3339, UTC)")
+      ->capture_default_str();
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app("burnrate: a time-series database for cloud cost", "burnrate");
+  app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("burnrate: ") + e.what() + " (see --help)\n";
+  });
+
+  GenCommandOptions gen;
+  std::string gen_start = "2026-11-01T00:00:00Z";
+  std::string gen_format = "lp";
+  CLI::App* gen_command = app.add_subcommand(
+      "gen", "Write deterministic minute cost telemetry of ML runs as InfluxDB line protocol");
+  AddGeneratorOptions(gen_command, &gen.generator, &gen_start);
+  gen_command->add_option("--format", gen_format, "Output format (lp: InfluxDB line protocol)")
+      ->check(CLI::IsMember({"lp"}))
+      ->capture_default_str();
+  gen_command->add_option("--out", gen.out, "Output file, or - for standard output")
+      ->capture_default_str();
+  gen_command->footer(
+      "Writes days x 1440 x series points: measurement cost, tags account, cloud, flow,\n"
+      "instance_type, resource, run_id, step; fields cost (exact decimal dollars per minute),\n"
+      "gpu_util and gpu_count. Example: burnrate gen --days 1 --series 100 --out cost.lp");
+
+  DemoCommandOptions demo;
+  std::string demo_start = "2026-11-01T00:00:00Z";
+  CLI::App* demo_command = app.add_subcommand(
+      "demo", "Write generated cost telemetry into a data directory and report cost per run");
+  demo_command->add_option("--data-dir", demo.data_dir, "Data directory, created if missing")
+      ->capture_default_str();
+  AddGeneratorOptions(demo_command, &demo.generator, &demo_start);
+  demo_command->add_flag("--verbose", demo.verbose, "Show the engine's log lines on stderr");
+  demo_command->footer(
+      "Opens the directory with the embedded API (burnrate::Db), creates database \"burnrate\"\n"
+      "if missing, writes the points in batches of 10,000, flushes, reads the cost field back\n"
+      "and prints throughput and the top 15 runs by cost. Running it again with the same\n"
+      "settings rewrites the same points (last write wins), so the totals do not change.");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (gen_command->parsed()) {
+    absl::StatusOr<TimestampNs> start = ParseRfc3339(gen_start);
+    if (!start.ok()) return Fail("gen", start.status());
+    gen.generator.start_ns = *start;
+    if (absl::Status s = RunGen(gen); !s.ok()) return Fail("gen", s);
+    return 0;
+  }
+  if (demo_command->parsed()) {
+    absl::StatusOr<TimestampNs> start = ParseRfc3339(demo_start);
+    if (!start.ok()) return Fail("demo", start.status());
+    demo.generator.start_ns = *start;
+    if (absl::Status s = RunDemo(demo, stdout); !s.ok()) return Fail("demo", s);
+    return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace burnrate
+
+int main(int argc, char** argv) { return burnrate::Main(argc, argv); }

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "burnrate/types.h"
+#include "tools/telemetry_generator.h"
+
+namespace burnrate {
+
+// Parses an RFC 3339 time such as "2026-11-01T00:00:00Z"; kInvalidArgument otherwise.
+[[nodiscard]] absl::StatusOr<TimestampNs> ParseRfc3339(std::string_view text);
+
+struct GenCommandOptions {
+  GeneratorConfig generator;
+  // A file to create or truncate, or "-" for standard output.
+  std::string out = "-";
+};
+
+// `burnrate gen`: writes every generated point as InfluxDB line protocol to options.out,
+// with progress on stderr when it is a terminal and the output is not. kInvalidArgument for
+// a bad config; the errno-derived code naming the file when opening or writing fails.
+[[nodiscard]] absl::Status RunGen(const GenCommandOptions& options);
+
+struct DemoCommandOptions {
+  std::string data_dir = "./burnrate-data";
+  GeneratorConfig generator = [] {
+    GeneratorConfig c;
+    c.days = 3;
+    c.series = 200;
+    return c;
+  }();
+  // Points per Db::Write.
+  size_t batch_points = 10'000;
+  // Pass the engine's informational log lines to stderr instead of dropping them.
+  bool verbose = false;
+};
+
+inline constexpr std::string_view kDemoDatabase = "burnrate";
+
+// `burnrate demo`: opens (creating if missing) the data directory, creates database
+// "burnrate" if missing, writes the generated points through Db::Write, flushes, reads the
+// cost field back with Db::Scan and prints throughput and cost per run to out. Writing the
+// same points again overwrites them (last write wins), so repeated runs with the same
+// settings leave the same data. Returns the engine's error prefixed with what was being
+// done, or kInternal when the points read back do not add up to those written.
+[[nodiscard]] absl::Status RunDemo(const DemoCommandOptions& options, std::FILE* out);
+
+}  // namespace burnrate
