@@ -3,6 +3,15 @@
 # include/ on its include path.
 function(burnrate_library name)
   cmake_parse_arguments(ARG "" "" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
+  if(NOT ARG_SRCS)
+    # A layer whose sources are not written yet: headers only.
+    add_library(burnrate_${name} INTERFACE)
+    add_library(burnrate::${name} ALIAS burnrate_${name})
+    target_include_directories(burnrate_${name} INTERFACE
+      ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include ${PROJECT_BINARY_DIR})
+    target_link_libraries(burnrate_${name} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
   add_library(burnrate_${name} STATIC ${ARG_SRCS})
   add_library(burnrate::${name} ALIAS burnrate_${name})
   target_include_directories(burnrate_${name} PUBLIC

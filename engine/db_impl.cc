@@ -11,6 +11,9 @@
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "engine/column_ops.h"
+#include "engine/engine_util.h"
+#include "engine/rollup.h"
+#include "engine/segment_output.h"
 #include "engine/wal_record.h"
 #include "storage/file_util.h"
 
@@ -21,20 +24,6 @@ constexpr char kCatalogMagic[] = "BRCATLG1";
 constexpr size_t kMaxGroupBytes = 8 << 20;
 
 int64_t NowMicros() { return absl::GetCurrentTimeNanos() / 1000; }
-
-TimestampNs PartitionEnd(TimestampNs start, int64_t duration) {
-  TimestampNs end;
-  if (__builtin_add_overflow(start, duration, &end)) return INT64_MAX;
-  return end;
-}
-
-TimestampNs SafePartitionStart(TimestampNs t, int64_t duration) {
-  TimestampNs q = t / duration;
-  if ((t % duration) < 0) --q;
-  TimestampNs start;
-  if (__builtin_mul_overflow(q, duration, &start)) return INT64_MIN;
-  return start;
-}
 
 // Parses "<digits>" or "<digits>.<ext>" names; returns false for anything else.
 bool ParseNumberedName(const std::string& name, std::string_view prefix, std::string_view suffix,
@@ -53,86 +42,6 @@ bool ParseNumberedName(const std::string& name, std::string_view prefix, std::st
   *number = n;
   return true;
 }
-
-bool SegmentOrder(const std::shared_ptr<SegmentHandle>& a, const std::shared_ptr<SegmentHandle>& b) {
-  if (a->meta.database_id != b->meta.database_id) {
-    return a->meta.database_id < b->meta.database_id;
-  }
-  if (a->meta.partition_start != b->meta.partition_start) {
-    return a->meta.partition_start < b->meta.partition_start;
-  }
-  return a->meta.file_number < b->meta.file_number;
-}
-
-// Evaluates tag matchers once per distinct tag value (regexes compiled once).
-class SeriesMatcher {
- public:
-  static absl::StatusOr<SeriesMatcher> Create(const std::vector<TagMatcher>& matchers) {
-    SeriesMatcher m;
-    for (const TagMatcher& t : matchers) {
-      Compiled c{t, std::nullopt, {}};
-      if (t.op == TagMatcher::Op::kRegexMatch || t.op == TagMatcher::Op::kRegexNoMatch) {
-        try {
-          c.re.emplace(t.value, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-          return absl::InvalidArgumentError(
-              StrCat("invalid regular expression /", t.value, "/: ", e.what()));
-        }
-      }
-      m.matchers_.push_back(std::move(c));
-    }
-    return m;
-  }
-
-  bool Matches(const DatabaseCatalog& db, uint32_t series_id) {
-    const auto& tags = db.series(series_id).tags;
-    for (Compiled& c : matchers_) {
-      // Value string id of the key in this series, or -1 (absent = empty value).
-      int64_t value_id = -1;
-      for (auto [k, v] : tags) {
-        if (db.str(k) == c.m.key) {
-          value_id = v;
-          break;
-        }
-      }
-      auto it = c.cache.find(value_id);
-      bool ok;
-      if (it != c.cache.end()) {
-        ok = it->second;
-      } else {
-        const std::string empty;
-        const std::string& value = value_id < 0 ? empty : db.str(static_cast<uint32_t>(value_id));
-        switch (c.m.op) {
-          case TagMatcher::Op::kEqual:
-            ok = value == c.m.value;
-            break;
-          case TagMatcher::Op::kNotEqual:
-            ok = value != c.m.value;
-            break;
-          case TagMatcher::Op::kRegexMatch:
-            ok = std::regex_search(value, *c.re);
-            break;
-          case TagMatcher::Op::kRegexNoMatch:
-            ok = !std::regex_search(value, *c.re);
-            break;
-          default:
-            ok = false;
-        }
-        c.cache.emplace(value_id, ok);
-      }
-      if (!ok) return false;
-    }
-    return true;
-  }
-
- private:
-  struct Compiled {
-    TagMatcher m;
-    std::optional<std::regex> re;
-    absl::flat_hash_map<int64_t, bool> cache;
-  };
-  std::vector<Compiled> matchers_;
-};
 
 }  // namespace
 
@@ -222,11 +131,7 @@ absl::Status DbImpl::Recover() {
 
   std::vector<std::shared_ptr<SegmentHandle>> segments;
   for (const ManifestSegment& m : manifest.segments) {
-    auto h = std::make_shared<SegmentHandle>();
-    h->meta = m;
-    h->path = SegmentPath(m.file_number);
-    h->fs = fs_;
-    BR_ASSIGN_OR_RETURN(h->reader, SegmentReader::Open(fs_, h->path));
+    BR_ASSIGN_OR_RETURN(auto h, OpenSegmentHandle(m));
     segments.push_back(std::move(h));
   }
   std::sort(segments.begin(), segments.end(), SegmentOrder);
@@ -237,6 +142,8 @@ absl::Status DbImpl::Recover() {
     catalog_file_number_ = manifest.catalog_file_number;
     catalog_change_count_ = catalog_.change_count();
     log_number_ = manifest.log_number;
+    sources_ = manifest.sources;
+    next_source_id_ = manifest.next_source_id;
   }
 
   // Replay the WAL files the manifest still needs, oldest first.
@@ -312,7 +219,7 @@ absl::Status DbImpl::Recover() {
         absl::MutexLock l2(&mu_);
         v = version_;
       }
-      BR_RETURN_IF_ERROR(WriteCatalogAndManifest(v->segments, wal_number_));
+      BR_RETURN_IF_ERROR(WriteCatalogAndManifest(v->segments, wal_number_, sources_, next_source_id_));
     }
     mu_.Lock();
   }
@@ -376,6 +283,7 @@ absl::Status DbImpl::ApplyReplayed(std::string_view payload) {
 
 absl::Status DbImpl::Write(const WriteOptions& options, const WriteBatch& batch) {
   BR_RETURN_IF_ERROR(batch.Validate());
+  if (!batch.source().empty()) return WriteSource(batch);
   if (batch.empty()) return absl::OkStatus();
   Writer w;
   w.kind = WriterKind::kBatch;
@@ -557,6 +465,118 @@ void DbImpl::MaybeFlushLocked() {
   bg_error_ = s;
   if (!s.ok()) Log(StrCat("flush failed: ", s.message()));
   flush_cv_.SignalAll();
+  if (s.ok() && !options_.background_work) {
+    // Without a background thread, compaction keeps pace with flushes right here.
+    mu_.Unlock();
+    while (true) {
+      auto did = CompactOnce(/*force=*/false);
+      if (!did.ok()) Log(StrCat("compaction failed: ", did.status().message()));
+      if (!did.ok() || !*did) break;
+    }
+    mu_.Lock();
+  } else if (s.ok()) {
+    bg_cv_.Signal();
+  }
+}
+
+absl::Status DbImpl::WriteRowsToSegments(const Memtable& rows, uint64_t source_id,
+                                         std::vector<std::shared_ptr<SegmentHandle>>* added) {
+  std::vector<std::unique_ptr<PartitionOutput>> created;
+  std::vector<ManifestSegment> entries;
+  auto cleanup = [&](absl::Status s) {
+    for (auto& o : created) (void)fs_->DeleteFile(o->path());
+    for (auto& h : *added) h->obsolete = true;
+    added->clear();
+    release_pending_outputs();
+    return s;
+  };
+  for (uint32_t db_id : rows.DatabaseIds()) {
+    auto db_options = catalog_.Options(db_id);
+    if (!db_options.ok()) continue;  // dropped
+    const int64_t dur = db_options->partition_duration_ns;
+    const std::string db_name = catalog_.DatabaseName(db_id);
+    std::map<TimestampNs, std::pair<PartitionOutput*, ManifestSegment>> outputs;
+    absl::Status status;
+    std::vector<OutputColumn> cols;
+    std::vector<ScanColumn> slices;
+    rows.ForEachSeries(db_id, [&](uint32_t sid, const MemSeries& series) {
+      size_t begin = 0;
+      while (status.ok() && begin < series.times.size()) {
+        const TimestampNs pstart = SafePartitionStart(series.times[begin], dur);
+        const TimestampNs pend = PartitionEnd(pstart, dur);
+        size_t end = begin;
+        while (end < series.times.size() && (series.times[end] < pend || pend == INT64_MAX)) {
+          ++end;
+        }
+        auto it = outputs.find(pstart);
+        if (it == outputs.end()) {
+          ManifestSegment entry;
+          entry.file_number = next_file_number_++;
+          entry.seq = entry.file_number;
+          entry.source_id = source_id;
+          entry.database_id = db_id;
+          entry.partition_start = pstart;
+          entry.partition_end = pend;
+          {
+            absl::MutexLock lock(&pending_mu_);
+            pending_outputs_.insert(entry.file_number);
+          }
+          auto out = PartitionOutput::Create(fs_, SegmentPath(entry.file_number),
+                                             SegmentMeta{db_name, pstart, pend});
+          if (!out.ok()) {
+            status = out.status();
+            return;
+          }
+          created.push_back(std::move(*out));
+          it = outputs.emplace(pstart, std::make_pair(created.back().get(), entry)).first;
+        }
+        cols.clear();
+        slices.resize(series.columns.size());
+        for (size_t c = 0; c < series.columns.size(); ++c) {
+          const ScanColumn* data = &series.columns[c];
+          if (begin != 0 || end != series.times.size()) {
+            ClearColumn(&slices[c]);
+            slices[c].type = data->type;
+            AppendColumnRows(*data, begin, end, &slices[c]);
+            data = &slices[c];
+          }
+          cols.push_back(OutputColumn{series.field_ids[c], data});
+        }
+        status = it->second.first->AddSeries(
+            sid, std::span<const TimestampNs>(series.times.data() + begin, end - begin), cols);
+        begin = end;
+      }
+    });
+    if (!status.ok()) return cleanup(status);
+    for (auto& [pstart, out] : outputs) {
+      ManifestSegment& entry = out.second;
+      absl::Status s = out.first->Finish(&entry);
+      if (!s.ok()) return cleanup(s);
+      auto h = OpenSegmentHandle(entry);
+      if (!h.ok()) return cleanup(h.status());
+      added->push_back(std::move(*h));
+    }
+  }
+  if (!added->empty()) {
+    absl::Status s = fs_->SyncDir(path_ + "/segments");
+    if (!s.ok()) return cleanup(s);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<SegmentHandle>> DbImpl::OpenSegmentHandle(
+    const ManifestSegment& entry) {
+  auto h = std::make_shared<SegmentHandle>();
+  h->meta = entry;
+  h->path = SegmentPath(entry.file_number);
+  h->fs = fs_;
+  BR_ASSIGN_OR_RETURN(h->reader, SegmentReader::Open(fs_, h->path));
+  return h;
+}
+
+void DbImpl::release_pending_outputs() {
+  absl::MutexLock lock(&pending_mu_);
+  pending_outputs_.clear();
 }
 
 absl::Status DbImpl::FlushImmutable() {
@@ -569,105 +589,10 @@ absl::Status DbImpl::FlushImmutable() {
   }
   if (imm == nullptr) return absl::OkStatus();
 
-  struct Output {
-    uint64_t number;
-    std::string path;
-    std::unique_ptr<SegmentWriter> writer;
-    SegmentMeta meta;
-    uint32_t database_id;
-  };
   std::vector<std::shared_ptr<SegmentHandle>> added;
-  std::vector<std::string> created_paths;
-  uint64_t flushed_rows = 0;
-  auto release_pending = [&] {
-    absl::MutexLock lock(&mu_);
-    pending_outputs_.clear();
-  };
-  auto fail = [&](absl::Status s) {
-    for (const std::string& p : created_paths) (void)fs_->DeleteFile(p);
-    release_pending();
-    return s;
-  };
-
-  for (uint32_t db_id : imm->DatabaseIds()) {
-    auto db_options = catalog_.Options(db_id);
-    if (!db_options.ok()) continue;  // dropped
-    const int64_t dur = db_options->partition_duration_ns;
-    std::map<TimestampNs, Output> outputs;
-    const std::string db_name = catalog_.DatabaseName(db_id);
-    absl::Status status;
-    std::vector<uint64_t> new_outputs;
-    std::vector<SegmentColumnInput> inputs;
-    std::vector<ScanColumn> slices;
-    imm->ForEachSeries(db_id, [&](uint32_t sid, const MemSeries& rows) {
-      if (!status.ok() || rows.times.empty()) return;
-      size_t begin = 0;
-      while (begin < rows.times.size() && status.ok()) {
-        const TimestampNs pstart = SafePartitionStart(rows.times[begin], dur);
-        const TimestampNs pend = PartitionEnd(pstart, dur);
-        size_t end = begin;
-        while (end < rows.times.size() && (rows.times[end] < pend || pend == INT64_MAX)) ++end;
-        auto it = outputs.find(pstart);
-        if (it == outputs.end()) {
-          Output o;
-          o.number = next_file_number_++;
-          new_outputs.push_back(o.number);
-          o.path = SegmentPath(o.number);
-          o.meta = SegmentMeta{db_name, pstart, pend};
-          o.database_id = db_id;
-          auto w = SegmentWriter::Create(fs_, o.path, o.meta, SegmentWriterOptions{});
-          if (!w.ok()) {
-            status = w.status();
-            return;
-          }
-          created_paths.push_back(o.path);
-          o.writer = std::move(*w);
-          it = outputs.emplace(pstart, std::move(o)).first;
-        }
-        inputs.clear();
-        slices.resize(rows.columns.size());
-        for (size_t c = 0; c < rows.columns.size(); ++c) {
-          const ScanColumn& col = rows.columns[c];
-          if (begin == 0 && end == rows.times.size()) {
-            inputs.push_back(SegmentColumnInput{rows.field_ids[c], "", &col});
-          } else {
-            ClearColumn(&slices[c]);
-            slices[c].type = col.type;
-            AppendColumnRows(col, begin, end, &slices[c]);
-            inputs.push_back(SegmentColumnInput{rows.field_ids[c], "", &slices[c]});
-          }
-        }
-        status = it->second.writer->AddSeries(
-            sid, std::span<const TimestampNs>(rows.times.data() + begin, end - begin), inputs);
-        flushed_rows += end - begin;
-        begin = end;
-      }
-    });
-    {
-      absl::MutexLock lock(&mu_);
-      pending_outputs_.insert(new_outputs.begin(), new_outputs.end());
-    }
-    if (!status.ok()) return fail(status);
-    for (auto& [pstart, o] : outputs) {
-      auto info = o.writer->Finish();
-      if (!info.ok()) return fail(info.status());
-      auto h = std::make_shared<SegmentHandle>();
-      h->meta = ManifestSegment{o.number,       db_id,         o.meta.partition_start,
-                                o.meta.partition_end, info->min_time, info->max_time,
-                                info->file_size, info->row_count, info->series_count};
-      h->path = o.path;
-      h->fs = fs_;
-      auto reader = SegmentReader::Open(fs_, o.path);
-      if (!reader.ok()) return fail(reader.status());
-      h->reader = std::move(*reader);
-      added.push_back(std::move(h));
-    }
-  }
-  if (!added.empty()) {
-    absl::Status s = fs_->SyncDir(path_ + "/segments");
-    if (!s.ok()) return fail(s);
-  }
-
+  BR_RETURN_IF_ERROR(WriteRowsToSegments(*imm, /*source_id=*/0, &added));
+  uint64_t bytes = 0;
+  for (const auto& h : added) bytes += h->meta.file_size;
   {
     absl::MutexLock mlock(&manifest_mu_);
     std::vector<std::shared_ptr<SegmentHandle>> segments;
@@ -679,28 +604,32 @@ absl::Status DbImpl::FlushImmutable() {
       if (catalog_.HasDatabaseId(h->meta.database_id)) segments.push_back(h);
     }
     std::sort(segments.begin(), segments.end(), SegmentOrder);
-    absl::Status s = WriteCatalogAndManifest(segments, log_number);
+    absl::Status s = WriteCatalogAndManifest(segments, log_number, sources_, next_source_id_);
     if (!s.ok()) {
       // The new manifest may have reached the disk (a failed directory fsync after the
       // rename), so its segments must stay until a later manifest supersedes it; they are
       // garbage-collected then.
-      release_pending();
+      release_pending_outputs();
       return s;
     }
     absl::MutexLock lock(&mu_);
     InstallVersion(std::move(segments));
     imm_.reset();
-    pending_outputs_.clear();
   }
+  release_pending_outputs();
   ++flushes_;
-  flushed_points_ += flushed_rows;
+  flushed_points_ += imm->points();
+  flush_bytes_ += bytes;
   DeleteObsoleteFiles();
   return absl::OkStatus();
 }
 
 absl::Status DbImpl::WriteCatalogAndManifest(
-    const std::vector<std::shared_ptr<SegmentHandle>>& segments, uint64_t log_number) {
+    const std::vector<std::shared_ptr<SegmentHandle>>& segments, uint64_t log_number,
+    const std::vector<ManifestSource>& sources, uint64_t next_source_id) {
   Manifest m;
+  m.sources = sources;
+  m.next_source_id = next_source_id;
   const uint64_t changes = catalog_.change_count();
   if (changes != catalog_change_count_ || catalog_file_number_ == 0) {
     const uint64_t number = next_file_number_++;
@@ -719,6 +648,8 @@ absl::Status DbImpl::WriteCatalogAndManifest(
   catalog_file_number_ = m.catalog_file_number;
   catalog_change_count_ = changes;
   log_number_ = log_number;
+  if (&sources != &sources_) sources_ = sources;
+  next_source_id_ = next_source_id;
   return absl::OkStatus();
 }
 
@@ -730,19 +661,23 @@ void DbImpl::InstallVersion(std::vector<std::shared_ptr<SegmentHandle>> segments
 }
 
 void DbImpl::DeleteObsoleteFiles() {
-  uint64_t log_number, catalog_number;
-  {
-    absl::MutexLock lock(&manifest_mu_);
-    log_number = log_number_;
-    catalog_number = catalog_file_number_;
-  }
+  absl::MutexLock lock(&manifest_mu_);
+  DeleteObsoleteFilesLocked();
+}
+
+void DbImpl::DeleteObsoleteFilesLocked() {
+  const uint64_t log_number = log_number_;
+  const uint64_t catalog_number = catalog_file_number_;
   std::vector<uint64_t> live_segments;
   uint64_t current_wal;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& h : version_->segments) live_segments.push_back(h->meta.file_number);
     current_wal = wal_number_;
-    // Segments being written by a running flush are not yet in the version.
+  }
+  {
+    // Segments being written (flush, compaction, import, delete) are not yet in the version.
+    absl::MutexLock lock(&pending_mu_);
     live_segments.insert(live_segments.end(), pending_outputs_.begin(), pending_outputs_.end());
   }
   std::vector<std::string> names;
@@ -789,7 +724,21 @@ void DbImpl::BackgroundLoop() {
       MaybeFlushLocked();
       continue;
     }
+    {
+      mu_.Unlock();
+      auto did = CompactOnce(/*force=*/false);
+      mu_.Lock();
+      if (!did.ok()) Log(StrCat("compaction failed: ", did.status().message()));
+      if (did.ok() && *did) continue;
+    }
     const int64_t now = NowMicros();
+    if (now - last_retention_micros_ >= 60'000'000) {
+      last_retention_micros_ = now;
+      mu_.Unlock();
+      absl::Status rs = EnforceRetention();
+      mu_.Lock();
+      if (!rs.ok()) Log(StrCat("retention failed: ", rs.message()));
+    }
     const bool too_old = !mem_->empty() && imm_ == nullptr &&
                          now - mem_created_micros_ >= options_.memtable_max_age_ms * 1000;
     const bool needs_sync =
@@ -820,6 +769,27 @@ absl::Status DbImpl::Flush() {
     if (!bg_error_.ok()) return bg_error_;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<DbImpl::BackupSnapshot> DbImpl::PinSnapshot() {
+  BR_RETURN_IF_ERROR(Flush());
+  absl::MutexLock mlock(&manifest_mu_);
+  BackupSnapshot snap;
+  {
+    absl::MutexLock lock(&mu_);
+    snap.version = version_;
+  }
+  Manifest m;
+  m.catalog_file_number = catalog_file_number_;
+  m.log_number = log_number_;
+  m.next_file_number = next_file_number_;
+  for (const auto& h : snap.version->segments) m.segments.push_back(h->meta);
+  snap.manifest_bytes = EncodeManifest(m);
+  if (catalog_file_number_ != 0) {
+    snap.catalog_name = CatalogFileName(catalog_file_number_);
+    BR_RETURN_IF_ERROR(fs_->ReadFileToString(path_ + "/" + snap.catalog_name, &snap.catalog_bytes));
+  }
+  return snap;
 }
 
 absl::Status DbImpl::Close() {
@@ -874,7 +844,7 @@ absl::Status DbImpl::CreateDatabase(std::string_view name, const DatabaseOptions
     absl::MutexLock lock(&mu_);
     v = version_;
   }
-  absl::Status s = WriteCatalogAndManifest(v->segments, log_number_);
+  absl::Status s = WriteCatalogAndManifest(v->segments, log_number_, sources_, next_source_id_);
   if (!s.ok()) {
     (void)catalog_.DropDatabase(name);
     return s;
@@ -896,7 +866,11 @@ absl::Status DbImpl::DropDatabase(std::string_view name) {
       if (h->meta.database_id != id) keep.push_back(h);
     }
   }
-  BR_RETURN_IF_ERROR(WriteCatalogAndManifest(keep, log_number_));
+  std::vector<ManifestSource> sources;
+  for (const ManifestSource& src : sources_) {
+    if (src.database_id != id) sources.push_back(src);
+  }
+  BR_RETURN_IF_ERROR(WriteCatalogAndManifest(keep, log_number_, sources, next_source_id_));
   {
     absl::MutexLock lock(&mu_);
     InstallVersion(std::move(keep));
@@ -967,11 +941,33 @@ DbStats DbImpl::GetStats() {
       s.memtable_bytes += imm_->ApproximateBytes();
       s.memtable_points += imm_->points();
     }
-    for (const auto& h : version_->segments) {
+    uint64_t in_partition = 0;
+    for (size_t i = 0; i < version_->segments.size(); ++i) {
+      const auto& h = version_->segments[i];
       ++s.segment_files;
       s.segment_bytes += h->meta.file_size;
       s.segment_rows += h->meta.row_count;
+      const bool same = i > 0 &&
+                        version_->segments[i - 1]->meta.database_id == h->meta.database_id &&
+                        version_->segments[i - 1]->meta.partition_start == h->meta.partition_start;
+      in_partition = same ? in_partition + 1 : 1;
+      if (!same) ++s.partitions;
+      s.max_files_per_partition = std::max(s.max_files_per_partition, in_partition);
     }
+  }
+  s.flush_bytes_written = flush_bytes_;
+  s.compactions = compactions_;
+  s.compaction_bytes_read = compaction_bytes_read_;
+  s.compaction_bytes_written = compaction_bytes_written_;
+  s.write_amplification =
+      s.flush_bytes_written == 0
+          ? 0
+          : static_cast<double>(s.flush_bytes_written + s.compaction_bytes_written) /
+                static_cast<double>(s.flush_bytes_written);
+  s.partitions_dropped_by_retention = retention_drops_;
+  {
+    absl::MutexLock mlock(&manifest_mu_);
+    s.sources = sources_.size();
   }
   s.series = catalog_.series_count();
   s.databases = catalog_.ListDatabases().size();
@@ -1118,4 +1114,12 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   return absl::OkStatus();
 }
 
+}  // namespace burnrate
+
+// TEMPORARY-WEAK-BACKUP: replaced by engine/backup.cc.
+namespace burnrate {
+__attribute__((weak)) absl::StatusOr<BackupReport> DbImpl::Backup(const std::string&,
+                                                                  const BackupOptions&) {
+  return absl::UnimplementedError("backup");
+}
 }  // namespace burnrate

@@ -65,7 +65,31 @@ class DbImpl : public Db {
       const std::vector<TagMatcher>& matchers) override;
   absl::Status Scan(const ScanRequest& request, const ScanSink& sink) override;
   absl::Status Flush() override;
+  absl::StatusOr<BackupReport> Backup(const std::string& target_dir,
+                                      const BackupOptions& options) override;
+  absl::StatusOr<std::vector<SourceInfo>> ListSources(std::string_view database) override;
+  absl::Status DropSource(std::string_view database, std::string_view key) override;
+  absl::Status Delete(const DeleteRequest& request) override;
+  absl::Status EnforceRetention() override;
+  absl::Status CompactAll() override;
+  absl::Status ScanRollups(const RollupRequest& request, const RollupSink& sink,
+                           RollupScanReport* report) override;
   DbStats GetStats() override;
+
+  // A consistent set of files for a backup: the manifest as it would be written now, the
+  // catalog snapshot it names (read into memory, so a later catalog change cannot delete
+  // it under the backup), and the live segments, kept from deletion while `version` is held.
+  struct BackupSnapshot {
+    std::string manifest_bytes;
+    std::string catalog_name;  // empty when there is no catalog snapshot
+    std::string catalog_bytes;
+    std::shared_ptr<const Version> version;
+  };
+  // Flushes the memtable first, so the snapshot holds every write acknowledged before the
+  // call.
+  [[nodiscard]] absl::StatusOr<BackupSnapshot> PinSnapshot();
+  const std::string& path() const { return path_; }
+  FileSystem* file_system() const { return fs_; }
   const RecoveryReport& recovery_report() const override { return report_; }
   absl::Status Close() override;
 
@@ -98,12 +122,32 @@ class DbImpl : public Db {
   // Writes a catalog snapshot (when changed) and a manifest listing `segments`, with
   // log_number; manifest_mu_ held. Installs nothing.
   absl::Status WriteCatalogAndManifest(const std::vector<std::shared_ptr<SegmentHandle>>& segments,
-                                       uint64_t log_number)
+                                       uint64_t log_number,
+                                       const std::vector<ManifestSource>& sources,
+                                       uint64_t next_source_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(manifest_mu_);
+  // Writes the rows of every database in `rows` to new segment files (one per partition,
+  // with rollups), durable, not yet in any manifest. On error nothing is left behind.
+  absl::Status WriteRowsToSegments(const Memtable& rows, uint64_t source_id,
+                                   std::vector<std::shared_ptr<SegmentHandle>>* added);
+  absl::StatusOr<std::shared_ptr<SegmentHandle>> OpenSegmentHandle(const ManifestSegment& entry);
+  void release_pending_outputs();
+
+  // Maintenance (engine/db_maintenance.cc).
+  absl::Status WriteSource(const WriteBatch& batch);
+  // Picks and runs one compaction; false when there is nothing to do.
+  absl::StatusOr<bool> CompactOnce(bool force);
+  // Replaces `remove` by `add` in the live set with one manifest commit; manifest_mu_ held.
+  absl::Status CommitSegmentChange(const std::vector<std::shared_ptr<SegmentHandle>>& remove,
+                                   const std::vector<std::shared_ptr<SegmentHandle>>& add,
+                                   const std::vector<ManifestSource>& sources,
+                                   uint64_t next_source_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(manifest_mu_);
   // Replaces the current version; marks segments that left it obsolete.
   void InstallVersion(std::vector<std::shared_ptr<SegmentHandle>> segments)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DeleteObsoleteFiles() ABSL_LOCKS_EXCLUDED(mu_);
+  void DeleteObsoleteFiles() ABSL_LOCKS_EXCLUDED(mu_, manifest_mu_);
+  void DeleteObsoleteFilesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(manifest_mu_);
 
   absl::Status ReplayWal(const std::string& file);
   bool closed_flag() ABSL_LOCKS_EXCLUDED(mu_) {
@@ -129,6 +173,8 @@ class DbImpl : public Db {
   uint64_t catalog_file_number_ ABSL_GUARDED_BY(manifest_mu_) = 0;
   uint64_t catalog_change_count_ ABSL_GUARDED_BY(manifest_mu_) = ~0ull;
   uint64_t log_number_ ABSL_GUARDED_BY(manifest_mu_) = 0;
+  std::vector<ManifestSource> sources_ ABSL_GUARDED_BY(manifest_mu_);
+  uint64_t next_source_id_ ABSL_GUARDED_BY(manifest_mu_) = 1;
 
   absl::Mutex mu_;
   absl::CondVar bg_cv_;     // wakes the background thread
@@ -148,8 +194,9 @@ class DbImpl : public Db {
   // Atomic so a flush can number files while holding a memtable's lock without mu_.
   std::atomic<uint64_t> next_file_number_{1};
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;
-  // File numbers of segments a running flush is writing; not garbage.
-  std::set<uint64_t> pending_outputs_ ABSL_GUARDED_BY(mu_);
+  // File numbers of segments being written and not yet committed; not garbage.
+  absl::Mutex pending_mu_;
+  std::set<uint64_t> pending_outputs_ ABSL_GUARDED_BY(pending_mu_);
   absl::Status bg_error_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
@@ -162,13 +209,12 @@ class DbImpl : public Db {
   std::atomic<uint64_t> wal_syncs_{0};
   std::atomic<uint64_t> flushes_{0};
   std::atomic<uint64_t> flushed_points_{0};
+  std::atomic<uint64_t> flush_bytes_{0};
+  std::atomic<uint64_t> compactions_{0};
+  std::atomic<uint64_t> compaction_bytes_read_{0};
+  std::atomic<uint64_t> compaction_bytes_written_{0};
+  std::atomic<uint64_t> retention_drops_{0};
+  int64_t last_retention_micros_ ABSL_GUARDED_BY(mu_) = 0;
 };
-
-// Start of the partition holding t (floor division: correct for negative times too).
-inline TimestampNs PartitionStart(TimestampNs t, int64_t duration) {
-  TimestampNs q = t / duration;
-  if ((t % duration) < 0) --q;
-  return q * duration;
-}
 
 }  // namespace burnrate

@@ -27,6 +27,19 @@ std::string EncodeManifest(const Manifest& m) {
     PutVarint64(&p, s.file_size);
     PutVarint64(&p, s.row_count);
     PutVarint32(&p, s.series_count);
+    PutVarint64(&p, s.seq);
+    PutVarint64(&p, s.source_id);
+  }
+  PutVarint64(&p, m.next_source_id);
+  PutVarint64(&p, m.sources.size());
+  for (const ManifestSource& s : m.sources) {
+    PutVarint64(&p, s.id);
+    PutVarint32(&p, s.database_id);
+    PutLengthPrefixed(&p, s.key);
+    PutVarint64(&p, s.points);
+    PutVarint64(&p, ZigZagEncode(s.min_time));
+    PutVarint64(&p, ZigZagEncode(s.max_time));
+    PutVarint64(&p, ZigZagEncode(s.written_at));
   }
   return FrameChecksummed(std::string_view(kManifestMagic, 8), p);
 }
@@ -55,7 +68,8 @@ absl::StatusOr<Manifest> DecodeManifest(const std::string& path, std::string con
     if (!d.GetVarint64(&s.file_number) || !d.GetVarint32(&s.database_id) ||
         !d.GetVarint64(&ps) || !d.GetVarint64(&pe) || !d.GetVarint64(&mn) ||
         !d.GetVarint64(&mx) || !d.GetVarint64(&s.file_size) || !d.GetVarint64(&s.row_count) ||
-        !d.GetVarint32(&s.series_count)) {
+        !d.GetVarint32(&s.series_count) || !d.GetVarint64(&s.seq) ||
+        !d.GetVarint64(&s.source_id)) {
       return bad("segment entry");
     }
     s.partition_start = ZigZagDecode(ps);
@@ -63,6 +77,23 @@ absl::StatusOr<Manifest> DecodeManifest(const std::string& path, std::string con
     s.min_time = ZigZagDecode(mn);
     s.max_time = ZigZagDecode(mx);
     if (s.file_number >= m.next_file_number) return bad("segment file number");
+  }
+  if (!d.GetVarint64(&m.next_source_id) || !d.GetVarint64(&n) || n > payload.size()) {
+    return bad("source count");
+  }
+  m.sources.resize(n);
+  for (ManifestSource& s : m.sources) {
+    std::string_view key;
+    uint64_t mn, mx, at;
+    if (!d.GetVarint64(&s.id) || !d.GetVarint32(&s.database_id) || !d.GetLengthPrefixed(&key) ||
+        !d.GetVarint64(&s.points) || !d.GetVarint64(&mn) || !d.GetVarint64(&mx) ||
+        !d.GetVarint64(&at) || s.id >= m.next_source_id) {
+      return bad("source entry");
+    }
+    s.key = std::string(key);
+    s.min_time = ZigZagDecode(mn);
+    s.max_time = ZigZagDecode(mx);
+    s.written_at = ZigZagDecode(at);
   }
   if (!d.done()) return bad("trailing bytes");
   return m;

@@ -63,11 +63,13 @@ absl::Status RunDemo(const DemoCommandOptions& options, std::FILE* out) {
     return Annotate(created, absl::StrCat("create database ", database));
   }
 
-  absl::FPrintF(out,
-                "burnrate demo: %d days of minute cost telemetry, %s concurrent series, seed %d\n",
-                config.days, WithThousands(config.series), config.seed);
+  absl::FPrintF(
+      out, "burnrate demo: %d day%s of minute cost telemetry, %s concurrent series, seed %d\n",
+      config.days, config.days == 1 ? "" : "s", WithThousands(config.series), config.seed);
   if (!created.ok()) {
-    absl::FPrintF(out, "database %s exists: its points are rewritten (last write wins)\n",
+    absl::FPrintF(out,
+                  "database %s exists: points of the same series and time are overwritten (last "
+                  "write wins)\n",
                   database);
   }
 
@@ -83,8 +85,9 @@ absl::Status RunDemo(const DemoCommandOptions& options, std::FILE* out) {
       const size_t n = generator->FillBatch(&batch, options.batch_points);
       if (n == 0) break;
       for (const WriteBatch::Field& field : batch.fields()) {
-        if (field.type == FieldType::kMoney)
+        if (field.type == FieldType::kMoney) {
           written_cost.AddUnits(static_cast<int64_t>(field.bits));
+        }
       }
       if (absl::Status s = db->Write(WriteOptions(), batch); !s.ok()) {
         return Annotate(s, absl::StrCat("write points ", written, " to ", written + n - 1));

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +43,26 @@ struct RecoveryReport {
   std::vector<std::string> dropped;
 };
 
+// A replace-by-source import as listed by Db::ListSources.
+struct SourceInfo {
+  std::string database;
+  std::string key;
+  uint64_t points = 0;
+  TimestampNs min_time = 0;
+  TimestampNs max_time = 0;
+  TimestampNs written_at = 0;  // when this version was written (wall clock)
+};
+
+// What Db::Delete removes: points of one database (of one measurement, or every
+// measurement when empty), in [min_time, max_time], of the series matching every matcher.
+struct DeleteRequest {
+  std::string database;
+  std::string measurement;
+  TimestampNs min_time = std::numeric_limits<TimestampNs>::min();
+  TimestampNs max_time = std::numeric_limits<TimestampNs>::max();
+  std::vector<TagMatcher> tag_matchers;
+};
+
 struct DbStats {
   uint64_t batches_written = 0;
   uint64_t points_written = 0;
@@ -57,6 +79,33 @@ struct DbStats {
   uint64_t databases = 0;
   // Approximate heap bytes of the catalog (series keys, dictionaries, indexes).
   uint64_t catalog_bytes = 0;
+  uint64_t compactions = 0;
+  uint64_t compaction_bytes_read = 0;
+  uint64_t compaction_bytes_written = 0;
+  uint64_t flush_bytes_written = 0;
+  // Bytes written to segments (flushes, imports, compactions, rewrites) per byte flushed.
+  double write_amplification = 0;
+  // The most segment files any one partition has.
+  uint64_t max_files_per_partition = 0;
+  uint64_t partitions = 0;
+  uint64_t sources = 0;
+  uint64_t partitions_dropped_by_retention = 0;
+};
+
+// Reports progress of long operations (backup, restore, verify): bytes done of total.
+using ProgressCallback = std::function<void(uint64_t done_bytes, uint64_t total_bytes)>;
+
+struct BackupOptions {
+  // Called from the backing-up thread as files are copied; may be empty.
+  ProgressCallback progress;
+};
+
+struct BackupReport {
+  uint64_t files_copied = 0;   // copied byte by byte
+  uint64_t files_linked = 0;   // hard-linked (same file system)
+  uint64_t files_skipped = 0;  // already in the target with the same checksum (incremental)
+  uint64_t bytes_copied = 0;
+  uint64_t bytes_total = 0;  // of every file the backup lists
 };
 
 // A burnrate data directory opened in this process: the embedded database.
@@ -77,7 +126,11 @@ class Db {
 
   virtual ~Db() = default;
 
-  // Applies the whole batch or nothing. kInvalidArgument for a bad point ("point N: ..."),
+  // Applies the whole batch or nothing. A batch with a source key (WriteBatch::set_source)
+  // atomically replaces every point written earlier under that key in that database:
+  // readers, and a restart after a crash at any moment, see the whole old version or the
+  // whole new one. Such a batch may be empty (the source then holds nothing).
+  // kInvalidArgument for a bad point ("point N: ..."),
   // including a field whose type conflicts with its measurement's; kNotFound for an unknown
   // database; kResourceExhausted under back-pressure; kFailedPrecondition after Close.
   [[nodiscard]] virtual absl::Status Write(const WriteOptions& options,
@@ -103,8 +156,41 @@ class Db {
   // unknown database, kInvalidArgument for a bad regex, kDataLoss for a corrupt file.
   [[nodiscard]] virtual absl::Status Scan(const ScanRequest& request, const ScanSink& sink) = 0;
 
+  // Lists the replace-by-source imports of a database (all databases when empty), by key.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<SourceInfo>> ListSources(
+      std::string_view database) = 0;
+  // Removes every point written under the source key. kNotFound when there is none.
+  [[nodiscard]] virtual absl::Status DropSource(std::string_view database,
+                                                std::string_view key) = 0;
+
+  // Deletes the points the request selects, durably and atomically; they never reappear
+  // (after compaction, restart or recovery). Points written after Delete starts are kept.
+  [[nodiscard]] virtual absl::Status Delete(const DeleteRequest& request) = 0;
+
+  // Drops every partition of each database whose end is older than now - retention.
+  // Also runs in the background.
+  [[nodiscard]] virtual absl::Status EnforceRetention() = 0;
+
+  // Merges each partition's segments now (the background does it by size and age).
+  [[nodiscard]] virtual absl::Status CompactAll() = 0;
+
+  // Per-bucket aggregates of numeric fields, from stored rollups where they are exact and
+  // from raw rows elsewhere; the same numbers a raw scan would give. *report (optional)
+  // says which ranges came from where.
+  [[nodiscard]] virtual absl::Status ScanRollups(const RollupRequest& request,
+                                                 const RollupSink& sink,
+                                                 RollupScanReport* report) = 0;
+
   // Flushes the memtable to segment files and returns once they are durable.
   [[nodiscard]] virtual absl::Status Flush() = 0;
+
+  // Writes a consistent snapshot of every database, as of the moment the call starts, into
+  // target_dir while writes continue. Segment files are hard-linked where possible and
+  // copied otherwise; files already in target_dir with the same checksum are kept
+  // (incremental backups). target_dir ends with BACKUP-MANIFEST, written last, listing every
+  // file with its size and XXH3 checksum. Layout: docs/format/backup.md.
+  [[nodiscard]] virtual absl::StatusOr<BackupReport> Backup(const std::string& target_dir,
+                                                            const BackupOptions& options) = 0;
 
   virtual DbStats GetStats() = 0;
   virtual const RecoveryReport& recovery_report() const = 0;

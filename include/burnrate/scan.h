@@ -5,6 +5,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -63,6 +64,58 @@ struct ScanBatch {
 
   size_t rows() const { return times.size(); }
 };
+
+// Rollup granularity; buckets are aligned to multiples of their width since the Unix epoch
+// (UTC).
+enum class RollupLevel : uint8_t { kHour = 0, kDay = 1 };
+
+inline constexpr int64_t RollupWidthNs(RollupLevel level) {
+  return level == RollupLevel::kHour ? 3600LL * 1'000'000'000 : 86400LL * 1'000'000'000;
+}
+
+// Aggregates of one numeric field (kFloat, kInteger, kMoney) per bucket: the count of
+// non-null values, their sum (exact for kInteger/kMoney: ints; floats summed in time order),
+// min and max. Vectors are parallel to RollupBatch::bucket_starts; a bucket where the
+// field has no value has count 0 (and zeros elsewhere).
+struct RollupColumn {
+  std::string name;
+  FieldType type = FieldType::kFloat;
+  std::vector<int64_t> counts;
+  // kInteger / kMoney: sums as exact 128-bit integers, min and max as ints.
+  std::vector<__int128> int_sums;
+  std::vector<int64_t> int_mins;
+  std::vector<int64_t> int_maxs;
+  // kFloat.
+  std::vector<double> float_sums;
+  std::vector<double> float_mins;
+  std::vector<double> float_maxs;
+};
+
+// Buckets of one series, in time order. Every bucket is the aggregate of the raw rows of
+// that bucket which lie in the requested range (so edge buckets cover only part of it).
+struct RollupBatch {
+  uint32_t series_id = 0;
+  std::span<const Tag> tags;
+  std::vector<TimestampNs> bucket_starts;
+  std::vector<RollupColumn> columns;  // in RollupRequest::fields order
+};
+
+struct RollupRequest {
+  ScanRequest scan;  // fields must be numeric (kFloat, kInteger, kMoney)
+  RollupLevel level = RollupLevel::kHour;
+};
+
+// Where a rollup scan's answers came from: time ranges (inclusive) answered from stored
+// rollups, and from raw rows (ragged edges, partitions with overlapping files, memtable
+// data), merged across series into sorted, non-overlapping ranges.
+struct RollupScanReport {
+  std::vector<std::pair<TimestampNs, TimestampNs>> from_rollups;
+  std::vector<std::pair<TimestampNs, TimestampNs>> from_raw;
+  uint64_t rollup_buckets_read = 0;
+  uint64_t raw_rows_read = 0;
+};
+
+using RollupSink = std::function<absl::Status(const RollupBatch&)>;
 
 // Receives scan output; returning an error stops the scan and Scan returns that error.
 // The batch is valid only during the call.

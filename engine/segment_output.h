@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "burnrate/file_system.h"
+#include "burnrate/scan.h"
+#include "storage/manifest.h"
+#include "storage/segment.h"
+
+namespace burnrate {
+
+// One column of a series being written: its catalog field id and values.
+struct OutputColumn {
+  uint32_t field_id;
+  const ScanColumn* data;
+};
+
+// Writes one segment file of one (database, partition): the rows of each series, then the
+// rollup rows (1 h and 1 d) computed from them (engine/rollup.h). Series must come in
+// increasing id order. Not thread-safe.
+class PartitionOutput {
+ public:
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<PartitionOutput>> Create(
+      FileSystem* fs, std::string path, const SegmentMeta& meta);
+
+  [[nodiscard]] absl::Status AddSeries(uint32_t series_id, std::span<const TimestampNs> times,
+                                       std::span<const OutputColumn> columns);
+  // Writes the rollups and the footer; the file is durable when this returns OK. `entry`
+  // gets the sizes, counts and time range (file_number, database_id, seq, source_id are
+  // the caller's).
+  [[nodiscard]] absl::Status Finish(ManifestSegment* entry);
+
+  const std::string& path() const { return path_; }
+  uint64_t data_rows() const { return data_rows_; }
+
+ private:
+  struct SeriesRollups {
+    uint32_t series_id;
+    std::vector<uint32_t> field_ids;  // numeric fields, parallel to the batches' columns
+    RollupBatch hour;
+    RollupBatch day;
+  };
+  PartitionOutput(std::string path, std::unique_ptr<SegmentWriter> writer)
+      : path_(std::move(path)), writer_(std::move(writer)) {}
+
+  std::string path_;
+  std::unique_ptr<SegmentWriter> writer_;
+  std::vector<SeriesRollups> rollups_;
+  uint64_t data_rows_ = 0;
+  uint32_t series_count_ = 0;
+  TimestampNs min_time_ = INT64_MAX;
+  TimestampNs max_time_ = INT64_MIN;
+};
+
+}  // namespace burnrate
