@@ -479,7 +479,21 @@ void DbImpl::MaybeFlushLocked() {
   }
 }
 
+DbImpl::PendingOutputs::~PendingOutputs() {
+  absl::MutexLock lock(&db_->pending_mu_);
+  for (uint64_t n : numbers_) db_->pending_outputs_.erase(db_->pending_outputs_.find(n));
+}
+
+uint64_t DbImpl::PendingOutputs::NewFileNumber() {
+  const uint64_t n = db_->next_file_number_++;
+  absl::MutexLock lock(&db_->pending_mu_);
+  db_->pending_outputs_.insert(n);
+  numbers_.push_back(n);
+  return n;
+}
+
 absl::Status DbImpl::WriteRowsToSegments(const Memtable& rows, uint64_t source_id,
+                                         PendingOutputs* pending,
                                          std::vector<std::shared_ptr<SegmentHandle>>* added) {
   std::vector<std::unique_ptr<PartitionOutput>> created;
   std::vector<ManifestSegment> entries;
@@ -487,7 +501,6 @@ absl::Status DbImpl::WriteRowsToSegments(const Memtable& rows, uint64_t source_i
     for (auto& o : created) (void)fs_->DeleteFile(o->path());
     for (auto& h : *added) h->obsolete = true;
     added->clear();
-    release_pending_outputs();
     return s;
   };
   for (uint32_t db_id : rows.DatabaseIds()) {
@@ -511,16 +524,12 @@ absl::Status DbImpl::WriteRowsToSegments(const Memtable& rows, uint64_t source_i
         auto it = outputs.find(pstart);
         if (it == outputs.end()) {
           ManifestSegment entry;
-          entry.file_number = next_file_number_++;
+          entry.file_number = pending->NewFileNumber();
           entry.seq = entry.file_number;
           entry.source_id = source_id;
           entry.database_id = db_id;
           entry.partition_start = pstart;
           entry.partition_end = pend;
-          {
-            absl::MutexLock lock(&pending_mu_);
-            pending_outputs_.insert(entry.file_number);
-          }
           auto out = PartitionOutput::Create(fs_, SegmentPath(entry.file_number),
                                              SegmentMeta{db_name, pstart, pend});
           if (!out.ok()) {
@@ -574,11 +583,6 @@ absl::StatusOr<std::shared_ptr<SegmentHandle>> DbImpl::OpenSegmentHandle(
   return h;
 }
 
-void DbImpl::release_pending_outputs() {
-  absl::MutexLock lock(&pending_mu_);
-  pending_outputs_.clear();
-}
-
 absl::Status DbImpl::FlushImmutable() {
   std::shared_ptr<Memtable> imm;
   uint64_t log_number;
@@ -589,8 +593,9 @@ absl::Status DbImpl::FlushImmutable() {
   }
   if (imm == nullptr) return absl::OkStatus();
 
+  PendingOutputs pending(this);
   std::vector<std::shared_ptr<SegmentHandle>> added;
-  BR_RETURN_IF_ERROR(WriteRowsToSegments(*imm, /*source_id=*/0, &added));
+  BR_RETURN_IF_ERROR(WriteRowsToSegments(*imm, /*source_id=*/0, &pending, &added));
   uint64_t bytes = 0;
   for (const auto& h : added) bytes += h->meta.file_size;
   {
@@ -609,14 +614,12 @@ absl::Status DbImpl::FlushImmutable() {
       // The new manifest may have reached the disk (a failed directory fsync after the
       // rename), so its segments must stay until a later manifest supersedes it; they are
       // garbage-collected then.
-      release_pending_outputs();
       return s;
     }
     absl::MutexLock lock(&mu_);
     InstallVersion(std::move(segments));
     imm_.reset();
   }
-  release_pending_outputs();
   ++flushes_;
   flushed_points_ += imm->points();
   flush_bytes_ += bytes;

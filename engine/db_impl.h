@@ -128,10 +128,25 @@ class DbImpl : public Db {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(manifest_mu_);
   // Writes the rows of every database in `rows` to new segment files (one per partition,
   // with rollups), durable, not yet in any manifest. On error nothing is left behind.
+  // File numbers of segments one operation is writing, protected from garbage collection
+  // until the operation commits or fails (then released by the destructor). Not
+  // thread-safe; one per operation.
+  class PendingOutputs {
+   public:
+    explicit PendingOutputs(DbImpl* db) : db_(db) {}
+    ~PendingOutputs();
+    PendingOutputs(const PendingOutputs&) = delete;
+    PendingOutputs& operator=(const PendingOutputs&) = delete;
+    uint64_t NewFileNumber();
+
+   private:
+    DbImpl* db_;
+    std::vector<uint64_t> numbers_;
+  };
   absl::Status WriteRowsToSegments(const Memtable& rows, uint64_t source_id,
+                                   PendingOutputs* pending,
                                    std::vector<std::shared_ptr<SegmentHandle>>* added);
   absl::StatusOr<std::shared_ptr<SegmentHandle>> OpenSegmentHandle(const ManifestSegment& entry);
-  void release_pending_outputs();
 
   // Maintenance (engine/db_maintenance.cc).
   absl::Status WriteSource(const WriteBatch& batch);
@@ -196,7 +211,7 @@ class DbImpl : public Db {
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;
   // File numbers of segments being written and not yet committed; not garbage.
   absl::Mutex pending_mu_;
-  std::set<uint64_t> pending_outputs_ ABSL_GUARDED_BY(pending_mu_);
+  std::multiset<uint64_t> pending_outputs_ ABSL_GUARDED_BY(pending_mu_);
   absl::Status bg_error_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

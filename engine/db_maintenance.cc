@@ -126,8 +126,9 @@ absl::Status DbImpl::WriteSource(const WriteBatch& batch) {
 
   absl::MutexLock mlock(&manifest_mu_);
   const uint64_t source_id = next_source_id_;
+  PendingOutputs pending(this);
   std::vector<std::shared_ptr<SegmentHandle>> added;
-  BR_RETURN_IF_ERROR(WriteRowsToSegments(rows, source_id, &added));
+  BR_RETURN_IF_ERROR(WriteRowsToSegments(rows, source_id, &pending, &added));
   ManifestSource src;
   src.id = source_id;
   src.database_id = resolved.database_id;
@@ -163,7 +164,6 @@ absl::Status DbImpl::WriteSource(const WriteBatch& batch) {
     }
   }
   absl::Status s = CommitSegmentChange(remove, added, sources, source_id + 1);
-  release_pending_outputs();
   if (!s.ok()) return s;
   ++batches_written_;
   points_written_ += batch.point_count();
@@ -271,8 +271,9 @@ absl::StatusOr<bool> DbImpl::CompactOnce(bool force) {
   if (inputs.empty()) return false;
 
   const ManifestSegment& first = inputs.front()->meta;
+  PendingOutputs pending(this);
   ManifestSegment entry;
-  entry.file_number = next_file_number_++;
+  entry.file_number = pending.NewFileNumber();
   entry.database_id = first.database_id;
   entry.partition_start = first.partition_start;
   entry.partition_end = first.partition_end;
@@ -283,14 +284,8 @@ absl::StatusOr<bool> DbImpl::CompactOnce(bool force) {
     entry.seq = std::max(entry.seq, h->meta.seq);
     bytes_in += h->meta.file_size;
   }
-  {
-    absl::MutexLock lock(&pending_mu_);
-    pending_outputs_.insert(entry.file_number);
-  }
   auto fail = [&](absl::Status s) {
     (void)fs_->DeleteFile(SegmentPath(entry.file_number));
-    absl::MutexLock lock(&pending_mu_);
-    pending_outputs_.erase(entry.file_number);
     return s;
   };
   auto out = PartitionOutput::Create(
@@ -335,16 +330,9 @@ absl::StatusOr<bool> DbImpl::CompactOnce(bool force) {
     // A delete or database drop replaced an input meanwhile: this output is stale.
     if (!still_live) {
       (*handle)->obsolete = true;
-      absl::MutexLock lock(&pending_mu_);
-      pending_outputs_.erase(entry.file_number);
       return true;
     }
-    absl::Status cs = CommitSegmentChange(inputs, {*handle}, sources_, next_source_id_);
-    {
-      absl::MutexLock lock(&pending_mu_);
-      pending_outputs_.erase(entry.file_number);
-    }
-    if (!cs.ok()) return cs;
+    BR_RETURN_IF_ERROR(CommitSegmentChange(inputs, {*handle}, sources_, next_source_id_));
   }
   ++compactions_;
   compaction_bytes_read_ += bytes_in;
@@ -393,9 +381,9 @@ absl::Status DbImpl::Delete(const DeleteRequest& request) {
   }
   std::vector<std::shared_ptr<SegmentHandle>> remove, add;
   std::map<uint64_t, uint64_t> removed_per_source;
+  PendingOutputs pending(this);
   auto cleanup = [&](absl::Status s) {
     for (auto& h : add) h->obsolete = true;
-    release_pending_outputs();
     return s;
   };
   for (const auto& h : version->segments) {
@@ -414,11 +402,7 @@ absl::Status DbImpl::Delete(const DeleteRequest& request) {
     if (!touched) continue;
     // Rewrite the segment without the deleted rows; it keeps its seq and source.
     ManifestSegment entry = h->meta;
-    entry.file_number = next_file_number_++;
-    {
-      absl::MutexLock lock(&pending_mu_);
-      pending_outputs_.insert(entry.file_number);
-    }
+    entry.file_number = pending.NewFileNumber();
     auto out = PartitionOutput::Create(
         fs_, SegmentPath(entry.file_number),
         SegmentMeta{catalog_.DatabaseName(db_id), entry.partition_start, entry.partition_end});
@@ -474,8 +458,7 @@ absl::Status DbImpl::Delete(const DeleteRequest& request) {
     if (it != removed_per_source.end()) src.points -= std::min(src.points, it->second);
   }
   s = CommitSegmentChange(remove, add, sources, next_source_id_);
-  release_pending_outputs();
-  if (!s.ok()) return cleanup(s);
+  if (!s.ok()) return s;
   DeleteObsoleteFilesLocked();
   return absl::OkStatus();
 }

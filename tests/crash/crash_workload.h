@@ -32,4 +32,16 @@ inline void FillBatch(int64_t batch, WriteBatch* b) {
   }
 }
 
+// Source version v: 10 + v % 7 points of measurement "billing", every value v, at times
+// that do not depend on v, so versions overlap and a mix would show.
+inline int SourcePoints(int64_t version) { return 10 + static_cast<int>(version % 7); }
+inline void FillSource(int64_t version, WriteBatch* b) {
+  b->set_source("aws-cur:123:2026-11");
+  for (int j = 0; j < SourcePoints(version); ++j) {
+    std::vector<Tag> tags = {{"account", "123"}, {"row", StrCat(j % 3)}};
+    b->AddPoint(b->AddSeries("billing", tags), kBaseTime + j * 3'600'000'000'000LL);
+    b->AddMoney("cost", Money::FromUnits(version));
+  }
+}
+
 }  // namespace burnrate::crash

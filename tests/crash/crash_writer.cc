@@ -9,10 +9,13 @@
 #include "tests/crash/crash_workload.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: crash_writer DATA_DIR FIRST_BATCH\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: crash_writer DATA_DIR FIRST_BATCH [ops]\n");
     return 2;
   }
+  // "ops": besides writes, replace a source, delete old batches and compact, so kills land
+  // inside those operations too.
+  const bool ops = argc == 4 && std::string(argv[3]) == "ops";
   burnrate::Options options;
   options.memtable_bytes = 64 << 10;  // flush often, so kills land in flushes too
   options.info_log = [](std::string_view) {};
@@ -36,5 +39,34 @@ int main(int argc, char** argv) {
     }
     std::printf("ack %lld\n", static_cast<long long>(k));
     std::fflush(stdout);
+    if (!ops) continue;
+    if (k % 3 == 0) {
+      burnrate::WriteBatch src("db");
+      burnrate::crash::FillSource(k, &src);
+      s = (*db)->Write(burnrate::WriteOptions{}, src);
+      if (!s.ok()) return 1;
+      std::printf("src %lld\n", static_cast<long long>(k));
+      std::fflush(stdout);
+    }
+    if (k % 4 == 0 && k >= 8) {
+      const int64_t victim = k - 8;
+      burnrate::DeleteRequest d;
+      d.database = "db";
+      d.measurement = "cost";
+      d.min_time = burnrate::crash::PointTime(victim, 0);
+      d.max_time = burnrate::crash::PointTime(victim, burnrate::crash::kPointsPerBatch - 1);
+      d.tag_matchers = {{"run_id", burnrate::TagMatcher::Op::kEqual,
+                         burnrate::StrCat("TrainFlow/", victim % 13)}};
+      std::printf("deleting %lld\n", static_cast<long long>(victim));
+      std::fflush(stdout);
+      s = (*db)->Delete(d);
+      if (!s.ok()) return 1;
+      std::printf("del %lld\n", static_cast<long long>(victim));
+      std::fflush(stdout);
+    }
+    if (k % 5 == 0) {
+      s = (*db)->CompactAll();
+      if (!s.ok()) return 1;
+    }
   }
 }
