@@ -67,6 +67,8 @@ class DbImpl : public Db {
   absl::Status Flush() override;
   absl::StatusOr<BackupReport> Backup(const std::string& target_dir,
                                       const BackupOptions& options) override;
+  absl::StatusOr<std::unique_ptr<SourceImport>> BeginSourceImport(std::string_view database,
+                                                                  std::string_view key) override;
   absl::StatusOr<std::vector<SourceInfo>> ListSources(std::string_view database) override;
   absl::Status DropSource(std::string_view database, std::string_view key) override;
   absl::Status Delete(const DeleteRequest& request) override;
@@ -150,6 +152,11 @@ class DbImpl : public Db {
 
   // Maintenance (engine/db_maintenance.cc).
   absl::Status WriteSource(const WriteBatch& batch);
+  friend class SourceImportImpl;
+  // Makes `added` (written under pending) the live version of source `key`, replacing
+  // the previous one; manifest_mu_ must not be held.
+  absl::Status CommitSource(uint32_t database_id, const std::string& key, uint64_t points,
+                            std::vector<std::shared_ptr<SegmentHandle>> added);
   // Picks and runs one compaction; false when there is nothing to do.
   absl::StatusOr<bool> CompactOnce(bool force);
   // Replaces `remove` by `add` in the live set with one manifest commit; manifest_mu_ held.

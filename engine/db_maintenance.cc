@@ -115,29 +115,110 @@ absl::Status DbImpl::CommitSegmentChange(
 // ---------------------------------------------------------------------------------------
 // Replace by source
 
-absl::Status DbImpl::WriteSource(const WriteBatch& batch) {
+// Buffers rows in a private memtable and spills it to (uncommitted) segment files when
+// it grows past the memtable budget. Not thread-safe.
+class SourceImportImpl final : public SourceImport {
+ public:
+  SourceImportImpl(DbImpl* db, uint32_t database_id, std::string database, std::string key)
+      : db_(db),
+        database_id_(database_id),
+        database_(std::move(database)),
+        key_(std::move(key)),
+        pending_(db),
+        rows_(std::make_unique<Memtable>()) {}
+  ~SourceImportImpl() override {
+    if (!committed_) {
+      for (auto& h : added_) h->obsolete = true;
+    }
+  }
+
+  absl::Status Add(const WriteBatch& batch) override {
+    if (committed_) return absl::FailedPreconditionError("source import already committed");
+    if (batch.database() != database_) {
+      return absl::InvalidArgumentError(StrCat("batch is for database '", batch.database(),
+                                               "', the import for '", database_, "'"));
+    }
+    if (!batch.source().empty() && batch.source() != key_) {
+      return absl::InvalidArgumentError(
+          StrCat("batch carries source '", batch.source(), "', the import is '", key_, "'"));
+    }
+    BR_RETURN_IF_ERROR(batch.Validate());
+    ResolvedBatch resolved;
+    BR_RETURN_IF_ERROR(db_->catalog_.Resolve(batch, &resolved));
+    rows_->Apply(batch, resolved);
+    points_ += batch.point_count();
+    if (rows_->ApproximateBytes() >= db_->options_.memtable_bytes) return Spill();
+    return absl::OkStatus();
+  }
+
+  absl::Status Commit() override {
+    if (committed_) return absl::FailedPreconditionError("source import already committed");
+    BR_RETURN_IF_ERROR(Spill());
+    BR_RETURN_IF_ERROR(db_->CommitSource(database_id_, key_, points_, added_));
+    committed_ = true;
+    return absl::OkStatus();
+  }
+
+  uint64_t points_added() const override { return points_; }
+
+ private:
+  absl::Status Spill() {
+    if (rows_->empty()) return absl::OkStatus();
+    std::vector<std::shared_ptr<SegmentHandle>> spilled;
+    BR_RETURN_IF_ERROR(db_->WriteRowsToSegments(*rows_, /*source_id=*/0, &pending_, &spilled));
+    added_.insert(added_.end(), spilled.begin(), spilled.end());
+    rows_ = std::make_unique<Memtable>();
+    return absl::OkStatus();
+  }
+
+  DbImpl* const db_;
+  const uint32_t database_id_;
+  const std::string database_;
+  const std::string key_;
+  DbImpl::PendingOutputs pending_;
+  std::unique_ptr<Memtable> rows_;
+  std::vector<std::shared_ptr<SegmentHandle>> added_;
+  uint64_t points_ = 0;
+  bool committed_ = false;
+};
+
+absl::StatusOr<std::unique_ptr<SourceImport>> DbImpl::BeginSourceImport(std::string_view database,
+                                                                        std::string_view key) {
+  if (key.empty()) return absl::InvalidArgumentError("source key is empty");
+  BR_ASSIGN_OR_RETURN(uint32_t id, catalog_.DatabaseId(database));
   // Everything written before this import must rank below it for last-write-wins: flush it
   // into segments, whose seqs are lower than the import's file numbers.
   BR_RETURN_IF_ERROR(Flush());
-  ResolvedBatch resolved;
-  BR_RETURN_IF_ERROR(catalog_.Resolve(batch, &resolved));
-  Memtable rows;
-  rows.Apply(batch, resolved);
+  return std::unique_ptr<SourceImport>(
+      new SourceImportImpl(this, id, std::string(database), std::string(key)));
+}
 
+absl::Status DbImpl::WriteSource(const WriteBatch& batch) {
+  BR_ASSIGN_OR_RETURN(auto import, BeginSourceImport(batch.database(), batch.source()));
+  BR_RETURN_IF_ERROR(import->Add(batch));
+  BR_RETURN_IF_ERROR(import->Commit());
+  ++batches_written_;
+  points_written_ += batch.point_count();
+  return absl::OkStatus();
+}
+
+absl::Status DbImpl::CommitSource(uint32_t database_id, const std::string& key, uint64_t points,
+                                  std::vector<std::shared_ptr<SegmentHandle>> added) {
   absl::MutexLock mlock(&manifest_mu_);
-  const uint64_t source_id = next_source_id_;
-  PendingOutputs pending(this);
-  std::vector<std::shared_ptr<SegmentHandle>> added;
-  BR_RETURN_IF_ERROR(WriteRowsToSegments(rows, source_id, &pending, &added));
+  if (!catalog_.HasDatabaseId(database_id)) {
+    return absl::NotFoundError(StrCat("database id ", database_id, " was dropped"));
+  }
   ManifestSource src;
-  src.id = source_id;
-  src.database_id = resolved.database_id;
-  src.key = batch.source();
+  src.id = next_source_id_;
+  src.database_id = database_id;
+  src.key = key;
+  src.points = points;
   src.written_at = absl::GetCurrentTimeNanos();
   src.min_time = INT64_MAX;
   src.max_time = INT64_MIN;
   for (const auto& h : added) {
-    src.points += h->meta.row_count;
+    // Not yet visible to any reader: the entry can still be stamped.
+    h->meta.source_id = src.id;
     src.min_time = std::min(src.min_time, h->meta.min_time);
     src.max_time = std::max(src.max_time, h->meta.max_time);
   }
@@ -146,7 +227,7 @@ absl::Status DbImpl::WriteSource(const WriteBatch& batch) {
   std::vector<ManifestSource> sources;
   std::vector<uint64_t> replaced;
   for (const ManifestSource& s : sources_) {
-    if (s.database_id == src.database_id && s.key == src.key) {
+    if (s.database_id == database_id && s.key == key) {
       replaced.push_back(s.id);
     } else {
       sources.push_back(s);
@@ -163,10 +244,7 @@ absl::Status DbImpl::WriteSource(const WriteBatch& batch) {
       }
     }
   }
-  absl::Status s = CommitSegmentChange(remove, added, sources, source_id + 1);
-  if (!s.ok()) return s;
-  ++batches_written_;
-  points_written_ += batch.point_count();
+  BR_RETURN_IF_ERROR(CommitSegmentChange(remove, added, sources, src.id + 1));
   DeleteObsoleteFilesLocked();
   return absl::OkStatus();
 }

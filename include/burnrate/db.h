@@ -108,6 +108,23 @@ struct BackupReport {
   uint64_t bytes_total = 0;  // of every file the backup lists
 };
 
+// A replace-by-source import too large for one batch (a month of billing rows): rows are
+// added in batches and spilled to files as they come, so memory stays bounded whatever
+// the source's size; nothing is visible until Commit, which atomically replaces the
+// previous version of the source (the same guarantee as a batch with a source key).
+// Destroying an import without Commit abandons it and deletes what it spilled.
+// Not thread-safe; one thread drives an import. The Db must outlive it.
+class SourceImport {
+ public:
+  virtual ~SourceImport() = default;
+  // Validates and buffers the batch (its database must be the import's; its source key
+  // empty or the import's). kInvalidArgument as Db::Write.
+  [[nodiscard]] virtual absl::Status Add(const WriteBatch& batch) = 0;
+  // Makes this version of the source live, durably. Later calls fail.
+  [[nodiscard]] virtual absl::Status Commit() = 0;
+  virtual uint64_t points_added() const = 0;
+};
+
 // A burnrate data directory opened in this process: the embedded database.
 //
 // Open takes an exclusive lock on the directory; a second opener (in this or another
@@ -155,6 +172,11 @@ class Db {
   // Streams the requested rows to sink; see ScanBatch for the order. kNotFound for an
   // unknown database, kInvalidArgument for a bad regex, kDataLoss for a corrupt file.
   [[nodiscard]] virtual absl::Status Scan(const ScanRequest& request, const ScanSink& sink) = 0;
+
+  // Starts a streaming replace-by-source import of `key` into `database`. Writes
+  // acknowledged before this call rank below the import's rows for last-write-wins.
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<SourceImport>> BeginSourceImport(
+      std::string_view database, std::string_view key) = 0;
 
   // Lists the replace-by-source imports of a database (all databases when empty), by key.
   [[nodiscard]] virtual absl::StatusOr<std::vector<SourceInfo>> ListSources(

@@ -152,6 +152,48 @@ TEST_F(SemanticsTest, SourceImportReplacesThePreviousVersionWhole) {
   EXPECT_TRUE(db_->ListSources("")->empty());
 }
 
+TEST_F(SemanticsTest, StreamingSourceImportSpillsAndCommitsAtomically) {
+  Options o = Opts();
+  o.memtable_bytes = 8 << 10;  // force many spills
+  db_.reset();
+  auto reopened = Db::Open(dir_.path(), o);
+  ASSERT_OK(reopened);
+  db_ = std::move(*reopened);
+  auto fill = [&](SourceImport* import, int64_t value, int batches) {
+    for (int k = 0; k < batches; ++k) {
+      WriteBatch b("db");
+      for (int m = 0; m < 100; ++m) {
+        std::vector<Tag> tags = {{"line", std::to_string(m % 4)}};
+        b.AddPoint(b.AddSeries("billing", tags), kT0 + (k * 100 + m) * kMinute);
+        b.AddMoney("cost", Money::FromUnits(value));
+      }
+      ASSERT_OK(import->Add(b));
+    }
+  };
+  {
+    auto import = db_->BeginSourceImport("db", "k");
+    ASSERT_OK(import);
+    fill(import->get(), 1, 20);
+    EXPECT_EQ(Totals("billing").second, 0);  // nothing visible before Commit
+    ASSERT_OK((*import)->Commit());
+    EXPECT_THAT((*import)->Commit(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  }
+  EXPECT_EQ(Totals("billing"), Pair(2000, 2000));
+  {
+    // Abandoned: the old version stays, the spilled files go.
+    auto import = db_->BeginSourceImport("db", "k");
+    ASSERT_OK(import);
+    fill(import->get(), 5, 10);
+    WriteBatch wrong("db");
+    wrong.set_source("other");
+    EXPECT_THAT((*import)->Add(wrong), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  EXPECT_EQ(Totals("billing"), Pair(2000, 2000));
+  Open();
+  EXPECT_EQ(Totals("billing"), Pair(2000, 2000));
+  EXPECT_EQ((*db_->ListSources("db"))[0].points, 2000u);
+}
+
 TEST_F(SemanticsTest, ReadersSeeWholeSourceVersionsOnly) {
   constexpr int kPoints = 200;
   auto version = [&](int v) {
