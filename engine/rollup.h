@@ -7,11 +7,13 @@
 #include "burnrate/scan.h"
 #include "burnrate/types.h"
 
-// Rollups are stored inside each segment file as extra "virtual" series (docs/format/
-// rollups.md): for series s and level L the virtual series id is kRollupSeriesBit | s << 1 |
-// L, with one row per bucket (time = bucket start) and, for each numeric field f, four
-// columns with field ids kRollupFieldBit | f << 2 | k: count, sum, min, max. A bucket whose
-// sum overflowed 64 bits stores count -1 and is answered from raw rows.
+// Rollups are stored inside each segment file as two extra "virtual" series, one per level
+// (docs/format/rollups.md), with id kRollupSeriesBit | level. Each is a table with one row
+// per (series, bucket), sorted by series then bucket; its time column is the row's ordinal.
+// Columns (field ids): kRollupFieldBit | 0 the series id, kRollupFieldBit | 1 the bucket
+// start, and for each numeric field f four columns kRollupFieldBit | (f + 1) << 2 | k:
+// count, sum, min, max (null where the series lacks the field). A bucket whose sum
+// overflowed 64 bits stores count -1 and is answered from raw rows.
 
 namespace burnrate {
 
@@ -19,13 +21,15 @@ inline constexpr uint32_t kRollupSeriesBit = 1u << 31;
 inline constexpr uint32_t kRollupFieldBit = 1u << 31;
 // Series and field ids must stay below these for the virtual ids to be unique.
 inline constexpr uint32_t kMaxSeriesId = 1u << 30;
-inline constexpr uint32_t kMaxFieldId = 1u << 29;
+inline constexpr uint32_t kMaxFieldId = 1u << 28;
+inline constexpr uint32_t kRollupSeriesColumn = kRollupFieldBit | 0;
+inline constexpr uint32_t kRollupBucketColumn = kRollupFieldBit | 1;
 
-inline uint32_t RollupSeriesId(uint32_t series_id, RollupLevel level) {
-  return kRollupSeriesBit | series_id << 1 | static_cast<uint32_t>(level);
+inline uint32_t RollupTableId(RollupLevel level) {
+  return kRollupSeriesBit | static_cast<uint32_t>(level);
 }
 inline uint32_t RollupFieldId(uint32_t field_id, int k) {
-  return kRollupFieldBit | field_id << 2 | static_cast<uint32_t>(k);
+  return kRollupFieldBit | (field_id + 1) << 2 | static_cast<uint32_t>(k);
 }
 inline bool IsRollupType(FieldType t) {
   return t == FieldType::kFloat || t == FieldType::kInteger || t == FieldType::kMoney;

@@ -1,6 +1,8 @@
 // Db::ScanRollups: per-bucket aggregates from stored rollups where they are exact, raw rows
 // elsewhere.
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
@@ -32,51 +34,56 @@ std::vector<Range> Normalize(std::vector<Range> r) {
   return out;
 }
 
-// Appends the stored rollup rows in `rows` (4 columns per field: count, sum, min, max) to
-// *out, merging into its last bucket when the start is the same. Rows whose stored count
-// is -1 (overflowed sum) are skipped and returned in *fallback for raw reading.
-void AppendStoredBuckets(const ScanBatch& rows, RollupBatch* out,
-                         std::vector<TimestampNs>* fallback) {
-  for (size_t r = 0; r < rows.times.size(); ++r) {
-    bool overflow = false;
-    for (size_t f = 0; f < out->columns.size(); ++f) {
-      const ScanColumn& count = rows.columns[f * 4];
-      if (count.IsValid(r) && count.ints[r] < 0) overflow = true;
-    }
-    if (overflow) {
-      fallback->push_back(rows.times[r]);
-      continue;
-    }
-    RollupBatch one;
-    one.columns.resize(out->columns.size());
-    for (size_t f = 0; f < out->columns.size(); ++f) one.columns[f].type = out->columns[f].type;
-    AppendEmptyBucket(&one, rows.times[r]);
-    for (size_t f = 0; f < out->columns.size(); ++f) {
-      const ScanColumn& count = rows.columns[f * 4];
-      if (!count.IsValid(r) || count.ints[r] == 0) continue;
-      RollupColumn& c = one.columns[f];
-      c.counts[0] = count.ints[r];
-      const ScanColumn& sum = rows.columns[f * 4 + 1];
-      const ScanColumn& mn = rows.columns[f * 4 + 2];
-      const ScanColumn& mx = rows.columns[f * 4 + 3];
-      if (c.type == FieldType::kFloat) {
-        c.float_sums[0] = sum.floats[r];
-        c.float_mins[0] = mn.floats[r];
-        c.float_maxs[0] = mx.floats[r];
-      } else {
-        c.int_sums[0] = sum.ints[r];
-        c.int_mins[0] = mn.ints[r];
-        c.int_maxs[0] = mx.ints[r];
-      }
-    }
-    if (out->bucket_starts.empty() || out->bucket_starts.back() != rows.times[r]) {
-      AppendEmptyBucket(out, rows.times[r]);
-    }
-    const size_t i = out->bucket_starts.size() - 1;
-    for (size_t f = 0; f < out->columns.size(); ++f) {
-      MergeRollupBucket(one.columns[f], 0, &out->columns[f], i);
-    }
+// A decoded rollup table of one segment: rows sorted by (series, bucket); columns are the
+// series id, the bucket start, then four per requested field (count, sum, min, max).
+struct StoredTable {
+  ScanBatch rows;
+  bool loaded = false;
+  bool present = false;
+};
+
+// Rows [begin, end) of the table belong to series `sid`.
+std::pair<size_t, size_t> SeriesRows(const ScanBatch& t, uint32_t sid) {
+  const auto& ids = t.columns[0].ints;
+  const auto lo = std::lower_bound(ids.begin(), ids.end(), static_cast<int64_t>(sid));
+  const auto hi = std::upper_bound(lo, ids.end(), static_cast<int64_t>(sid));
+  return {static_cast<size_t>(lo - ids.begin()), static_cast<size_t>(hi - ids.begin())};
+}
+
+// Adds stored row r of table t to *out (merging into its last bucket when the start is the
+// same). False when the row cannot be used (an overflowed sum): read raw rows instead.
+bool AppendStoredBucket(const ScanBatch& t, size_t r, RollupBatch* out) {
+  const size_t nf = out->columns.size();
+  for (size_t f = 0; f < nf; ++f) {
+    const ScanColumn& count = t.columns[2 + f * 4];
+    if (count.IsValid(r) && count.ints[r] < 0) return false;
   }
+  const TimestampNs start = t.columns[1].ints[r];
+  if (out->bucket_starts.empty() || out->bucket_starts.back() != start) {
+    AppendEmptyBucket(out, start);
+  }
+  const size_t i = out->bucket_starts.size() - 1;
+  for (size_t f = 0; f < nf; ++f) {
+    const ScanColumn& count = t.columns[2 + f * 4];
+    if (!count.IsValid(r) || count.ints[r] == 0) continue;
+    RollupColumn one;
+    one.type = out->columns[f].type;
+    one.counts.push_back(count.ints[r]);
+    const ScanColumn& sum = t.columns[2 + f * 4 + 1];
+    const ScanColumn& mn = t.columns[2 + f * 4 + 2];
+    const ScanColumn& mx = t.columns[2 + f * 4 + 3];
+    if (one.type == FieldType::kFloat) {
+      one.float_sums.push_back(sum.floats[r]);
+      one.float_mins.push_back(mn.floats[r]);
+      one.float_maxs.push_back(mx.floats[r]);
+    } else {
+      one.int_sums.push_back(sum.ints[r]);
+      one.int_mins.push_back(mn.ints[r]);
+      one.int_maxs.push_back(mx.ints[r]);
+    }
+    MergeRollupBucket(one, 0, &out->columns[f], i);
+  }
+  return true;
 }
 
 void Accumulate(const ScanBatch& rows, int64_t width, RollupBatch* out) {
@@ -95,6 +102,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
   struct Selected {
     uint32_t id;
     std::vector<Tag> tags;
+    ScanBatch mem;  // memtable rows in range, sorted, last write applied
   };
   std::vector<Selected> selected;
   std::vector<int64_t> field_ids;
@@ -129,7 +137,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
       if (!matcher.Matches(db, sid)) continue;
       std::vector<Tag> tags = db.SeriesTags(sid);
       if (req.series_filter && !req.series_filter(tags)) continue;
-      selected.push_back(Selected{sid, std::move(tags)});
+      selected.push_back(Selected{sid, std::move(tags), {}});
     }
     return absl::OkStatus();
   }));
@@ -146,20 +154,6 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
     mem = mem_;
     imm = imm_;
   }
-  std::vector<const SegmentHandle*> segs;
-  for (const auto& h : version->segments) {
-    if (h->meta.database_id == db_id && h->meta.max_time >= req.min_time &&
-        h->meta.min_time <= req.max_time) {
-      segs.push_back(h.get());
-    }
-  }
-  std::vector<int64_t> rollup_field_ids;
-  for (int64_t f : field_ids) {
-    for (int k = 0; k < 4; ++k) {
-      rollup_field_ids.push_back(f < 0 ? -1 : RollupFieldId(static_cast<uint32_t>(f), k));
-    }
-  }
-
   auto init_rows = [&](ScanBatch* b) {
     b->times.clear();
     b->columns.resize(field_ids.size());
@@ -168,86 +162,99 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
       b->columns[i].type = field_types[i];
     }
   };
-  auto init_stored = [&](ScanBatch* b) {
-    b->times.clear();
-    b->columns.resize(rollup_field_ids.size());
-    for (size_t i = 0; i < rollup_field_ids.size(); ++i) {
-      ClearColumn(&b->columns[i]);
-      b->columns[i].type = (i % 4 == 0) ? FieldType::kInteger : field_types[i / 4];
+  std::vector<int64_t> table_columns = {kRollupSeriesColumn, kRollupBucketColumn};
+  for (int64_t f : field_ids) {
+    for (int k = 0; k < 4; ++k) {
+      table_columns.push_back(f < 0 ? -1 : RollupFieldId(static_cast<uint32_t>(f), k));
     }
-  };
+  }
 
-  std::vector<Range> from_rollups, from_raw;
-  ScanBatch memrows, rows, stored;
-  RollupBatch out;
-  for (const Selected& s : selected) {
-    out = RollupBatch{};
-    out.series_id = s.id;
-    out.tags = s.tags;
-    out.columns.resize(field_ids.size());
-    for (size_t i = 0; i < field_ids.size(); ++i) {
-      out.columns[i].name = field_names[i];
-      out.columns[i].type = field_types[i];
+  // Partitions to visit, in time order: those of this database's segments in range and
+  // those of memtable rows.
+  std::set<TimestampNs> partitions;
+  std::map<TimestampNs, std::vector<const SegmentHandle*>> segs_by_partition;
+  for (const auto& h : version->segments) {
+    if (h->meta.database_id == db_id && h->meta.max_time >= req.min_time &&
+        h->meta.min_time <= req.max_time) {
+      segs_by_partition[h->meta.partition_start].push_back(h.get());  // in seq order
+      partitions.insert(h->meta.partition_start);
     }
-    init_rows(&memrows);
+  }
+  for (Selected& s : selected) {
+    init_rows(&s.mem);
     size_t imm_count = 0;
     if (imm) {
-      imm_count = imm->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, &memrows);
+      imm_count = imm->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, &s.mem);
     }
-    const size_t mem_count =
-        imm_count + mem->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, &memrows);
-    if (imm_count > 0 && mem_count > imm_count) SortAndDedupRows(&memrows);
+    const size_t total =
+        imm_count + mem->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, &s.mem);
+    if (imm_count > 0 && total > imm_count) SortAndDedupRows(&s.mem);
+    for (TimestampNs t : s.mem.times) partitions.insert(SafePartitionStart(t, partition_duration));
+  }
 
-    size_t seg_i = 0, mem_i = 0;
-    while (true) {
-      while (seg_i < segs.size() && segs[seg_i]->reader->FindSeries(s.id) < 0) ++seg_i;
-      const bool have_seg = seg_i < segs.size();
-      const bool have_mem = mem_i < memrows.times.size();
-      if (!have_seg && !have_mem) break;
-      TimestampNs pstart;
-      if (have_seg && have_mem) {
-        pstart = std::min(segs[seg_i]->meta.partition_start,
-                          SafePartitionStart(memrows.times[mem_i], partition_duration));
-      } else if (have_seg) {
-        pstart = segs[seg_i]->meta.partition_start;
-      } else {
-        pstart = SafePartitionStart(memrows.times[mem_i], partition_duration);
+  std::vector<Range> from_rollups, from_raw;
+  ScanBatch rows;
+  RollupBatch out;
+  for (const TimestampNs pstart : partitions) {
+    const TimestampNs pend = PartitionEnd(pstart, partition_duration);
+    const TimestampNs lo = std::max(req.min_time, pstart);
+    const TimestampNs hi = pend == INT64_MAX ? req.max_time : std::min(req.max_time, pend - 1);
+    const std::vector<const SegmentHandle*>& psegs = segs_by_partition[pstart];
+    std::vector<StoredTable> tables(psegs.size());
+    for (const Selected& s : selected) {
+      std::vector<std::pair<size_t, int>> part_segs;  // (index into psegs, series entry)
+      for (size_t i = 0; i < psegs.size(); ++i) {
+        const int idx = psegs[i]->reader->FindSeries(s.id);
+        if (idx >= 0) part_segs.emplace_back(i, idx);
       }
-      const TimestampNs pend = PartitionEnd(pstart, partition_duration);
-      std::vector<std::pair<const SegmentHandle*, int>> part_segs;
-      while (seg_i < segs.size() && segs[seg_i]->meta.partition_start == pstart) {
-        const int idx = segs[seg_i]->reader->FindSeries(s.id);
-        if (idx >= 0) part_segs.emplace_back(segs[seg_i], idx);
-        ++seg_i;
-      }
-      size_t mem_end = mem_i;
-      while (mem_end < memrows.times.size() &&
-             (memrows.times[mem_end] < pend || pend == INT64_MAX)) {
-        ++mem_end;
-      }
-      const bool has_mem_rows = mem_end > mem_i;
-      // The part of the request inside this partition.
-      const TimestampNs lo = std::max(req.min_time, pstart);
-      const TimestampNs hi = pend == INT64_MAX ? req.max_time : std::min(req.max_time, pend - 1);
+      const auto mem_lo = std::lower_bound(s.mem.times.begin(), s.mem.times.end(), lo);
+      const auto mem_hi = std::upper_bound(mem_lo, s.mem.times.end(), hi);
+      const size_t mem_b = mem_lo - s.mem.times.begin();
+      const size_t mem_e = mem_hi - s.mem.times.begin();
+      if (part_segs.empty() && mem_b == mem_e) continue;
 
-      const int rollup_idx =
-          part_segs.size() == 1 && !has_mem_rows
-              ? part_segs[0].first->reader->FindSeries(RollupSeriesId(s.id, request.level))
-              : -1;
-      if (rollup_idx >= 0) {
+      out = RollupBatch{};
+      out.series_id = s.id;
+      out.tags = s.tags;
+      out.columns.resize(field_ids.size());
+      for (size_t i = 0; i < field_ids.size(); ++i) {
+        out.columns[i].name = field_names[i];
+        out.columns[i].type = field_types[i];
+      }
+
+      bool stored = false;
+      if (part_segs.size() == 1 && mem_b == mem_e) {
+        StoredTable& t = tables[part_segs[0].first];
+        if (!t.loaded) {
+          t.loaded = true;
+          const SegmentReader& reader = *psegs[part_segs[0].first]->reader;
+          const int tidx = reader.FindSeries(RollupTableId(request.level));
+          if (tidx >= 0) {
+            t.rows.columns.resize(table_columns.size());
+            for (size_t c = 0; c < table_columns.size(); ++c) {
+              t.rows.columns[c].type =
+                  c < 2 ? FieldType::kInteger
+                        : ((c - 2) % 4 == 0 ? FieldType::kInteger : field_types[(c - 2) / 4]);
+            }
+            BR_RETURN_IF_ERROR(
+                reader.ReadSeries(tidx, INT64_MIN, INT64_MAX, table_columns, &t.rows));
+            t.present = true;
+          }
+        }
+        stored = t.present;
+      }
+
+      if (stored) {
         // Buckets whose part inside this partition lies wholly in [lo, hi] come from the
-        // stored rollups; the ragged edges from raw rows.
-        const TimestampNs first_b = BucketStart(lo, width);
-        const TimestampNs last_b = BucketStart(hi, width);
+        // stored rollups; the ragged edges and unusable buckets from raw rows.
+        const SegmentReader& reader = *psegs[part_segs[0].first]->reader;
+        const int data_idx = part_segs[0].second;
+        const ScanBatch& table = tables[part_segs[0].first].rows;
         auto covered_lo = [&](TimestampNs b) { return std::max(b, pstart); };
         auto covered_hi = [&](TimestampNs b) {
           const TimestampNs be = PartitionEnd(b, width);
           return std::min(be == INT64_MAX ? be : be - 1, pend == INT64_MAX ? pend : pend - 1);
         };
-        TimestampNs full_first = covered_lo(first_b) >= lo ? first_b : PartitionEnd(first_b, width);
-        TimestampNs full_last = covered_hi(last_b) <= hi ? last_b : last_b - width;
-        const SegmentReader& reader = *part_segs[0].first->reader;
-        const int data_idx = part_segs[0].second;
         auto raw = [&](TimestampNs a, TimestampNs b) -> absl::Status {
           if (a > b) return absl::OkStatus();
           init_rows(&rows);
@@ -257,69 +264,45 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
           Accumulate(rows, width, &out);
           return absl::OkStatus();
         };
-        if (full_first > full_last) {
-          BR_RETURN_IF_ERROR(raw(lo, hi));
-        } else {
-          BR_RETURN_IF_ERROR(raw(lo, covered_lo(full_first) - 1));
-          init_stored(&stored);
-          BR_RETURN_IF_ERROR(
-              reader.ReadSeries(rollup_idx, full_first, full_last, rollup_field_ids, &stored));
-          rep->rollup_buckets_read += stored.times.size();
-          std::vector<TimestampNs> fallback;
-          // Stored buckets and fallback buckets interleave in time order.
-          size_t r = 0;
-          ScanBatch one;
-          while (r < stored.times.size()) {
-            size_t e = r;
-            while (e < stored.times.size()) {
-              bool overflow = false;
-              for (size_t f = 0; f < field_ids.size(); ++f) {
-                if (stored.columns[f * 4].IsValid(e) && stored.columns[f * 4].ints[e] < 0) {
-                  overflow = true;
-                }
-              }
-              if (overflow) break;
-              ++e;
-            }
-            if (e > r) {
-              init_stored(&one);
-              one.times.assign(stored.times.begin() + r, stored.times.begin() + e);
-              for (size_t c = 0; c < one.columns.size(); ++c) {
-                AppendColumnRows(stored.columns[c], r, e, &one.columns[c]);
-              }
-              AppendStoredBuckets(one, &out, &fallback);
-              AddRange(&from_rollups, covered_lo(stored.times[r]), covered_hi(stored.times[e - 1]));
-            }
-            if (e < stored.times.size()) {
-              BR_RETURN_IF_ERROR(raw(covered_lo(stored.times[e]), covered_hi(stored.times[e])));
-              ++e;
-            }
-            r = e;
+        const auto [rb, re] = SeriesRows(table, s.id);
+        TimestampNs next = lo;  // everything before `next` is accounted for
+        for (size_t r = rb; r < re; ++r) {
+          const TimestampNs start = table.columns[1].ints[r];
+          const TimestampNs clo = covered_lo(start), chi = covered_hi(start);
+          if (chi < lo) continue;
+          if (clo > hi) break;
+          if (clo < lo || chi > hi) continue;  // a ragged edge: read raw below
+          BR_RETURN_IF_ERROR(raw(next, clo - 1));
+          ++rep->rollup_buckets_read;
+          if (AppendStoredBucket(table, r, &out)) {
+            AddRange(&from_rollups, clo, chi);
+          } else {
+            BR_RETURN_IF_ERROR(raw(clo, chi));
           }
-          BR_RETURN_IF_ERROR(raw(covered_hi(full_last) + 1, hi));
+          next = chi == INT64_MAX ? chi : chi + 1;
         }
+        if (next <= hi) BR_RETURN_IF_ERROR(raw(next, hi));
       } else {
         // Several files (or memtable rows) hold this series here: merge raw rows, with last
         // write winning, and aggregate them.
         init_rows(&rows);
-        for (const auto& [h, idx] : part_segs) {
-          BR_RETURN_IF_ERROR(h->reader->ReadSeries(idx, lo, hi, field_ids, &rows));
+        for (const auto& [i, idx] : part_segs) {
+          BR_RETURN_IF_ERROR(psegs[i]->reader->ReadSeries(idx, lo, hi, field_ids, &rows));
         }
-        if (has_mem_rows) {
-          rows.times.insert(rows.times.end(), memrows.times.begin() + mem_i,
-                            memrows.times.begin() + mem_end);
+        if (mem_e > mem_b) {
+          rows.times.insert(rows.times.end(), s.mem.times.begin() + mem_b,
+                            s.mem.times.begin() + mem_e);
           for (size_t c = 0; c < rows.columns.size(); ++c) {
-            AppendColumnRows(memrows.columns[c], mem_i, mem_end, &rows.columns[c]);
+            AppendColumnRows(s.mem.columns[c], mem_b, mem_e, &rows.columns[c]);
           }
         }
-        if (part_segs.size() + (has_mem_rows ? 1 : 0) > 1) SortAndDedupRows(&rows);
+        if (part_segs.size() + (mem_e > mem_b ? 1 : 0) > 1) SortAndDedupRows(&rows);
         rep->raw_rows_read += rows.times.size();
         AddRange(&from_raw, lo, hi);
         Accumulate(rows, width, &out);
       }
-      mem_i = mem_end;
+      if (!out.bucket_starts.empty()) BR_RETURN_IF_ERROR(sink(out));
     }
-    if (!out.bucket_starts.empty()) BR_RETURN_IF_ERROR(sink(out));
   }
   rep->from_rollups = Normalize(std::move(from_rollups));
   rep->from_raw = Normalize(std::move(from_raw));

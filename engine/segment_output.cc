@@ -1,56 +1,25 @@
 #include "engine/segment_output.h"
 
+#include <numeric>
+
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "engine/column_ops.h"
 #include "engine/rollup.h"
 
 namespace burnrate {
-namespace {
-
-// Stored form of one rollup level of one series: rows = buckets, four columns per field.
-absl::Status WriteRollupSeries(SegmentWriter* writer, uint32_t series_id, RollupLevel level,
-                               const std::vector<uint32_t>& field_ids, const RollupBatch& b) {
-  const size_t n = b.bucket_starts.size();
-  if (n == 0) return absl::OkStatus();
-  std::vector<ScanColumn> cols(field_ids.size() * 4);
-  std::vector<SegmentColumnInput> inputs;
-  for (size_t f = 0; f < field_ids.size(); ++f) {
-    const RollupColumn& rc = b.columns[f];
-    ScanColumn& count = cols[f * 4];
-    ScanColumn& sum = cols[f * 4 + 1];
-    ScanColumn& mn = cols[f * 4 + 2];
-    ScanColumn& mx = cols[f * 4 + 3];
-    count.type = FieldType::kInteger;
-    sum.type = mn.type = mx.type = rc.type;
-    for (size_t i = 0; i < n; ++i) {
-      int64_t c = rc.counts[i];
-      if (rc.type == FieldType::kFloat) {
-        sum.floats.push_back(rc.float_sums[i]);
-        mn.floats.push_back(rc.float_mins[i]);
-        mx.floats.push_back(rc.float_maxs[i]);
-      } else {
-        const __int128 s = rc.int_sums[i];
-        if (s > INT64_MAX || s < INT64_MIN) c = -1;  // answered from raw rows instead
-        sum.ints.push_back(c < 0 ? 0 : static_cast<int64_t>(s));
-        mn.ints.push_back(rc.int_mins[i]);
-        mx.ints.push_back(rc.int_maxs[i]);
-      }
-      count.ints.push_back(c);
-    }
-    for (int k = 0; k < 4; ++k) {
-      inputs.push_back(SegmentColumnInput{RollupFieldId(field_ids[f], k), "", &cols[f * 4 + k]});
-    }
-  }
-  return writer->AddSeries(RollupSeriesId(series_id, level), b.bucket_starts, inputs);
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<PartitionOutput>> PartitionOutput::Create(FileSystem* fs,
                                                                           std::string path,
                                                                           const SegmentMeta& meta) {
   BR_ASSIGN_OR_RETURN(auto writer, SegmentWriter::Create(fs, path, meta, SegmentWriterOptions{}));
-  return std::unique_ptr<PartitionOutput>(new PartitionOutput(std::move(path), std::move(writer)));
+  auto out =
+      std::unique_ptr<PartitionOutput>(new PartitionOutput(std::move(path), std::move(writer)));
+  for (Table& t : out->tables_) {
+    t.series.type = FieldType::kInteger;
+    t.buckets.type = FieldType::kInteger;
+  }
+  return out;
 }
 
 absl::Status PartitionOutput::AddSeries(uint32_t series_id, std::span<const TimestampNs> times,
@@ -59,45 +28,97 @@ absl::Status PartitionOutput::AddSeries(uint32_t series_id, std::span<const Time
   if (series_id >= kMaxSeriesId) return absl::ResourceExhaustedError("too many series");
   std::vector<SegmentColumnInput> inputs;
   inputs.reserve(columns.size());
-  SeriesRollups r;
-  r.series_id = series_id;
   for (const OutputColumn& c : columns) {
+    if (c.field_id >= kMaxFieldId) return absl::ResourceExhaustedError("too many fields");
     inputs.push_back(SegmentColumnInput{c.field_id, "", c.data});
-    if (IsRollupType(c.data->type)) {
-      if (c.field_id >= kMaxFieldId) return absl::ResourceExhaustedError("too many fields");
-      r.field_ids.push_back(c.field_id);
-      RollupColumn rc;
-      rc.type = c.data->type;
-      r.hour.columns.push_back(rc);
-      r.day.columns.push_back(rc);
-    }
   }
   BR_RETURN_IF_ERROR(writer_->AddSeries(series_id, times, inputs));
   data_rows_ += times.size();
   ++series_count_;
   min_time_ = std::min(min_time_, times.front());
   max_time_ = std::max(max_time_, times.back());
-  if (!r.field_ids.empty()) {
-    // Aggregate the numeric columns only, in the order of r.field_ids.
-    std::vector<const ScanColumn*> view;
-    for (const OutputColumn& c : columns) {
-      if (IsRollupType(c.data->type)) view.push_back(c.data);
-    }
-    AccumulateRollups(times, view, RollupWidthNs(RollupLevel::kHour), &r.hour);
-    AccumulateRollups(times, view, RollupWidthNs(RollupLevel::kDay), &r.day);
-    rollups_.push_back(std::move(r));
-  }
+  AddRollups(RollupLevel::kHour, series_id, times, columns);
+  AddRollups(RollupLevel::kDay, series_id, times, columns);
   return absl::OkStatus();
 }
 
-absl::Status PartitionOutput::Finish(ManifestSegment* entry) {
-  // Virtual rollup series ids sort after every real id, hour before day for each series.
-  for (const SeriesRollups& r : rollups_) {
-    BR_RETURN_IF_ERROR(
-        WriteRollupSeries(writer_.get(), r.series_id, RollupLevel::kHour, r.field_ids, r.hour));
-    BR_RETURN_IF_ERROR(
-        WriteRollupSeries(writer_.get(), r.series_id, RollupLevel::kDay, r.field_ids, r.day));
+void PartitionOutput::AddRollups(RollupLevel level, uint32_t series_id,
+                                 std::span<const TimestampNs> times,
+                                 std::span<const OutputColumn> columns) {
+  RollupBatch b;
+  std::vector<const ScanColumn*> numeric;
+  std::vector<uint32_t> ids;
+  for (const OutputColumn& c : columns) {
+    if (!IsRollupType(c.data->type)) continue;
+    numeric.push_back(c.data);
+    ids.push_back(c.field_id);
+    RollupColumn rc;
+    rc.type = c.data->type;
+    b.columns.push_back(std::move(rc));
   }
+  if (numeric.empty()) return;
+  AccumulateRollups(times, numeric, RollupWidthNs(level), &b);
+  Table& t = tables_[static_cast<int>(level)];
+  const size_t n = b.bucket_starts.size();
+  t.series.ints.insert(t.series.ints.end(), n, series_id);
+  t.buckets.ints.insert(t.buckets.ints.end(), b.bucket_starts.begin(), b.bucket_starts.end());
+  for (size_t f = 0; f < ids.size(); ++f) {
+    auto [it, inserted] = t.fields.try_emplace(ids[f]);
+    auto& cols = it->second;
+    if (inserted) {
+      cols[0].type = FieldType::kInteger;
+      for (int k = 1; k < 4; ++k) cols[k].type = b.columns[f].type;
+      for (ScanColumn& c : cols) AppendNulls(&c, t.rows);
+    }
+    const RollupColumn& rc = b.columns[f];
+    for (size_t i = 0; i < n; ++i) {
+      int64_t count = rc.counts[i];
+      if (rc.type == FieldType::kFloat) {
+        cols[1].floats.push_back(rc.float_sums[i]);
+        cols[2].floats.push_back(rc.float_mins[i]);
+        cols[3].floats.push_back(rc.float_maxs[i]);
+      } else {
+        const __int128 sum = rc.int_sums[i];
+        if (sum > INT64_MAX || sum < INT64_MIN) count = -1;  // answered from raw rows
+        cols[1].ints.push_back(count < 0 ? 0 : static_cast<int64_t>(sum));
+        cols[2].ints.push_back(rc.int_mins[i]);
+        cols[3].ints.push_back(rc.int_maxs[i]);
+      }
+      cols[0].ints.push_back(count);
+      for (int k = 0; k < 4; ++k) {
+        if (!cols[k].valid.empty()) cols[k].valid.push_back(1);
+      }
+    }
+  }
+  t.rows += n;
+  // Fields this series lacks are null in its rows.
+  for (auto& [id, cols] : t.fields) {
+    for (ScanColumn& c : cols) {
+      if (ColumnRows(c) < t.rows) AppendNulls(&c, t.rows - ColumnRows(c));
+    }
+  }
+}
+
+absl::Status PartitionOutput::WriteTable(RollupLevel level, Table* t) {
+  if (t->rows == 0) return absl::OkStatus();
+  std::vector<TimestampNs> ordinals(t->rows);
+  std::iota(ordinals.begin(), ordinals.end(), 0);
+  std::vector<SegmentColumnInput> inputs;
+  inputs.push_back(SegmentColumnInput{kRollupSeriesColumn, "", &t->series});
+  inputs.push_back(SegmentColumnInput{kRollupBucketColumn, "", &t->buckets});
+  for (auto& [id, cols] : t->fields) {
+    for (int k = 0; k < 4; ++k) {
+      CompactValidity(&cols[k]);
+      inputs.push_back(SegmentColumnInput{RollupFieldId(id, k), "", &cols[k]});
+    }
+  }
+  return writer_->AddSeries(RollupTableId(level), ordinals, inputs);
+}
+
+absl::Status PartitionOutput::Finish(ManifestSegment* entry) {
+  // The table ids sort after every real series id, hour before day.
+  BR_RETURN_IF_ERROR(WriteTable(RollupLevel::kHour, &tables_[0]));
+  BR_RETURN_IF_ERROR(WriteTable(RollupLevel::kDay, &tables_[1]));
   BR_ASSIGN_OR_RETURN(SegmentInfo info, writer_->Finish());
   entry->file_size = info.file_size;
   entry->row_count = data_rows_;

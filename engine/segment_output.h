@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -21,7 +23,7 @@ struct OutputColumn {
 };
 
 // Writes one segment file of one (database, partition): the rows of each series, then the
-// rollup rows (1 h and 1 d) computed from them (engine/rollup.h). Series must come in
+// two rollup tables (1 h and 1 d, engine/rollup.h) computed from them. Series must come in
 // increasing id order. Not thread-safe.
 class PartitionOutput {
  public:
@@ -39,18 +41,23 @@ class PartitionOutput {
   uint64_t data_rows() const { return data_rows_; }
 
  private:
-  struct SeriesRollups {
-    uint32_t series_id;
-    std::vector<uint32_t> field_ids;  // numeric fields, parallel to the batches' columns
-    RollupBatch hour;
-    RollupBatch day;
+  // One rollup level's table under construction.
+  struct Table {
+    ScanColumn series;   // kInteger
+    ScanColumn buckets;  // kInteger
+    // Catalog field id -> its four columns (count, sum, min, max).
+    std::map<uint32_t, std::array<ScanColumn, 4>> fields;
+    size_t rows = 0;
   };
   PartitionOutput(std::string path, std::unique_ptr<SegmentWriter> writer)
       : path_(std::move(path)), writer_(std::move(writer)) {}
+  void AddRollups(RollupLevel level, uint32_t series_id, std::span<const TimestampNs> times,
+                  std::span<const OutputColumn> columns);
+  absl::Status WriteTable(RollupLevel level, Table* table);
 
   std::string path_;
   std::unique_ptr<SegmentWriter> writer_;
-  std::vector<SeriesRollups> rollups_;
+  Table tables_[2];
   uint64_t data_rows_ = 0;
   uint32_t series_count_ = 0;
   TimestampNs min_time_ = INT64_MAX;

@@ -91,8 +91,12 @@ struct RollupColumn {
   std::vector<double> float_maxs;
 };
 
-// Buckets of one series, in time order. Every bucket is the aggregate of the raw rows of
-// that bucket which lie in the requested range (so edge buckets cover only part of it).
+// Buckets of one series in one time partition, in time order. Every bucket is the
+// aggregate of the raw rows of that bucket which lie in the requested range (so edge
+// buckets cover only part of it). Batches come partition by partition, in time order, and
+// within a partition in series id order; a series therefore arrives in several batches.
+// A bucket wider than the database's partitions (a day bucket over hourly partitions)
+// arrives in parts, one per partition: add them (counts and sums add, min/max combine).
 struct RollupBatch {
   uint32_t series_id = 0;
   std::span<const Tag> tags;
