@@ -3,6 +3,7 @@
 // point on disk, and scan throughput for full-column sums of money and of a float field.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -191,6 +192,56 @@ void BM_MoneySumKernelDecoded(benchmark::State& state) {
       static_cast<double>(state.iterations() * units.size()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_MoneySumKernelDecoded)->Arg(4096)->Arg(1 << 20);
+
+// Peak resident memory of this process, from /proc/self/status (kB -> bytes).
+uint64_t PeakRssBytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "VmHWM: %lu kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
+// A million series of one point each: catalog bytes per series (the engine's own account)
+// and the process's peak memory growth per series.
+void BM_MillionSeriesCatalog(benchmark::State& state) {
+  const uint32_t series = static_cast<uint32_t>(state.range(0));
+  double catalog_per_series = 0, rss_per_series = 0;
+  for (auto _ : state) {
+    const std::string dir = FreshDir("cardinality");
+    Options o = QuietOptions();
+    o.memtable_bytes = 64 << 20;
+    auto db = OpenFresh(dir, o);
+    const uint64_t rss_before = PeakRssBytes();
+    WriteOptions wo;
+    wo.fsync = FsyncPolicy::kNone;
+    for (uint32_t i = 0; i < series; i += 10'000) {
+      WriteBatch b("bench");
+      for (uint32_t j = i; j < std::min(series, i + 10'000); ++j) {
+        std::vector<Tag> tags = {{"account", std::to_string(100000000000 + j % 50)},
+                                 {"cloud", "aws"},
+                                 {"resource", "i-" + std::to_string(0x10000000 + j)},
+                                 {"run_id", "TrainFlow/" + std::to_string(j / 4)}};
+        b.AddPoint(b.AddSeries("cost", tags), 1'793'491'200'000'000'000LL);
+        b.AddMoney("cost", Money::FromUnits(j));
+      }
+      if (!db->Write(wo, b).ok()) std::abort();
+    }
+    if (!db->Flush().ok()) std::abort();
+    const DbStats stats = db->GetStats();
+    catalog_per_series = static_cast<double>(stats.catalog_bytes) / series;
+    rss_per_series = static_cast<double>(PeakRssBytes() - rss_before) / series;
+    db.reset();
+    std::filesystem::remove_all(dir);
+  }
+  state.counters["catalog_bytes_per_series"] = catalog_per_series;
+  state.counters["peak_rss_growth_per_series"] = rss_per_series;
+}
+BENCHMARK(BM_MillionSeriesCatalog)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace burnrate
