@@ -9,8 +9,8 @@
 #include <memory>
 #include <utility>
 
-#include "base/str_cat.h"
 #include "base/coding.h"
+#include "base/str_cat.h"
 
 namespace burnrate {
 namespace {
@@ -96,6 +96,39 @@ constexpr std::array<UnpackFn, sizeof...(W)> MakeUnpackTable(std::index_sequence
 }
 constexpr std::array<UnpackFn, 65> kUnpack = MakeUnpackTable(std::make_index_sequence<65>());
 
+// Decodes a full miniblock of W-bit deltas (no exceptions) straight into values:
+// acc += min + residual, fused with the unpacking so residuals never go through memory.
+// Reads in[0, 16 * W + kUnpackSlack).
+template <int W>
+void DecodeDeltas128(const uint8_t* in, uint64_t min, uint64_t* acc, int64_t* out) {
+  constexpr uint64_t kMask = W == 64 ? ~uint64_t{0} : (uint64_t{1} << W) - 1;
+  uint64_t a = *acc;
+  for (size_t g = 0; g < kMiniblock / 8; ++g) {
+    const uint8_t* p = in + g * W;
+    int64_t* o = out + g * 8;
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+      const int bit = k * W;
+      const int shift = bit & 7;
+      uint64_t v = Load64(p + (bit >> 3)) >> shift;
+      if constexpr (W > 56) {
+        if (shift + W > 64) v |= uint64_t{p[(bit >> 3) + 8]} << (64 - shift);
+      }
+      a += min + (v & kMask);
+      o[k] = static_cast<int64_t>(a);
+    }
+  }
+  *acc = a;
+}
+
+using DeltaFn = void (*)(const uint8_t*, uint64_t, uint64_t*, int64_t*);
+template <size_t... W>
+constexpr std::array<DeltaFn, sizeof...(W) + 1> MakeDeltaTable(std::index_sequence<W...>) {
+  return {nullptr, &DecodeDeltas128<static_cast<int>(W + 1)>...};
+}
+// Indexed by width 1..64.
+constexpr std::array<DeltaFn, 65> kDecodeDeltas = MakeDeltaTable(std::make_index_sequence<64>());
+
 // ---------------------------------------------------------------------------------------
 // Miniblock streams, shared by kTimeDeltaOfDelta and kIntDelta.
 //
@@ -106,10 +139,12 @@ constexpr std::array<UnpackFn, 65> kUnpack = MakeUnpackTable(std::make_index_seq
 // outlier (a gap between timestamps, a price step) from widening the whole miniblock.
 
 struct MiniblockHeader {
-  uint64_t min = 0;  // the minimum of the packed numbers, as a bit pattern
+  uint64_t min = 0;  // the base of the packed numbers, as a bit pattern
   int width = 0;
   bool direct = false;
   size_t exceptions = 0;
+  const uint8_t* packed = nullptr;
+  bool in_place = false;  // at least kUnpackSlack readable bytes follow the packed bytes
 };
 
 size_t VarintLength(uint64_t v) { return std::max<size_t>(1, (std::bit_width(v) + 6) / 7); }
@@ -142,7 +177,7 @@ MiniblockPlan PlanForMin(const int64_t* numbers, size_t count, int64_t min) {
                          VarintLength(exceptions);
     if (bytes <= best.bytes) best = MiniblockPlan{min, w, bytes};
     // Numbers of exactly w bits become exceptions for every narrower width; their zigzag
-    // encoding has w + 1 bits (w < 64) or 64 bits when negative as int64.
+    // encoding has w + 1 bits, at most 64.
     above_count += by_width[w];
     above_bytes += by_width[w] * (1 + VarintLength(w >= 63 ? ~uint64_t{0} : uint64_t{1} << w));
   }
@@ -150,31 +185,53 @@ MiniblockPlan PlanForMin(const int64_t* numbers, size_t count, int64_t min) {
   return best;
 }
 
-// The cheapest plan for a miniblock: the minimum as base, or (when that packs wide) one of
-// the few smallest numbers, treating those below it as exceptions.
-MiniblockPlan PlanMiniblock(const uint64_t* numbers, size_t count) {
+// The range of a miniblock's numbers (as int64) and the bit width it spans.
+struct Spread {
+  int64_t min;
+  int64_t max;
+  int width;
+};
+
+Spread SpreadOf(const uint64_t* numbers, size_t count) {
   const auto* v = reinterpret_cast<const int64_t*>(numbers);
-  const int64_t min = *std::min_element(v, v + count);
-  uint64_t spread = 0;
-  for (size_t i = 0; i < count; ++i) {
-    spread |= static_cast<uint64_t>(v[i]) - static_cast<uint64_t>(min);
+  int64_t min = v[0], max = v[0];
+  for (size_t i = 1; i < count; ++i) {
+    min = std::min(min, v[i]);
+    max = std::max(max, v[i]);
   }
+  return Spread{
+      min, max,
+      static_cast<int>(std::bit_width(static_cast<uint64_t>(max) - static_cast<uint64_t>(min)))};
+}
+
+// The cheapest plan for a miniblock: the minimum as base, or one of the few smallest
+// numbers when dropping those below it narrows the spread (they become exceptions).
+MiniblockPlan PlanMiniblock(const uint64_t* numbers, size_t count, const Spread& spread) {
+  const auto* v = reinterpret_cast<const int64_t*>(numbers);
   // Narrow miniblocks cannot get much cheaper; skip the search.
-  const int width = static_cast<int>(std::bit_width(spread));
-  if (width <= 2) {
-    return MiniblockPlan{min, width,
-                         (count * static_cast<size_t>(width) + 7) / 8 +
-                             VarintLength(ZigZagEncode(min)) + 2};
+  if (spread.width <= 2) {
+    return MiniblockPlan{spread.min, spread.width,
+                         (count * static_cast<size_t>(spread.width) + 7) / 8 +
+                             VarintLength(ZigZagEncode(spread.min)) + 2};
   }
-  MiniblockPlan best = PlanForMin(v, count, min);
+  MiniblockPlan best = PlanForMin(v, count, spread.min);
+  // The smallest numbers, ascending, by insertion: few numbers get past the first test.
   constexpr size_t kLowest = 9;
-  int64_t sorted[kMiniblock];
-  std::copy(v, v + count, sorted);
-  const size_t k = std::min(kLowest, count);
-  std::partial_sort(sorted, sorted + k, sorted + count);
+  int64_t low[kLowest];
+  size_t k = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const int64_t x = v[i];
+    if (k == kLowest && x >= low[kLowest - 1]) continue;
+    size_t p = k < kLowest ? k++ : kLowest - 1;
+    for (; p > 0 && low[p - 1] > x; --p) low[p] = low[p - 1];
+    low[p] = x;
+  }
   for (size_t e : {size_t{1}, size_t{2}, size_t{4}, size_t{8}}) {
-    if (e >= k || sorted[e] == sorted[e - 1]) continue;
-    const MiniblockPlan plan = PlanForMin(v, count, sorted[e]);
+    if (e >= k || low[e] == low[e - 1]) continue;
+    const int narrowed = static_cast<int>(
+        std::bit_width(static_cast<uint64_t>(spread.max) - static_cast<uint64_t>(low[e])));
+    if (narrowed >= spread.width) continue;
+    const MiniblockPlan plan = PlanForMin(v, count, low[e]);
     if (plan.bytes < best.bytes) best = plan;
   }
   return best;
@@ -207,10 +264,9 @@ void PutMiniblock(const uint64_t* numbers, size_t count, const MiniblockPlan& pl
   }
 }
 
-// Reads a miniblock of `count` numbers. When the width is nonzero or there are
-// exceptions, fills residuals[0, count) (numbers minus min); otherwise every residual is
-// 0 and residuals is untouched. False when malformed.
-bool ReadMiniblock(Decoder* d, size_t count, MiniblockHeader* h, uint64_t* residuals) {
+// Reads a miniblock's header and locates its packed bytes; the exceptions follow, to be
+// read by ReadResiduals. False when malformed.
+bool ReadMiniblockHeader(Decoder* d, size_t count, MiniblockHeader* h) {
   uint64_t zz, exceptions;
   uint8_t width_byte;
   if (!d->GetVarint64(&zz) || !d->GetByte(&width_byte) || !d->GetVarint64(&exceptions)) {
@@ -221,25 +277,31 @@ bool ReadMiniblock(Decoder* d, size_t count, MiniblockHeader* h, uint64_t* resid
   h->width = width_byte & kWidthMask;
   if (h->width > 64 || exceptions > count) return false;
   h->exceptions = exceptions;
-  const size_t bytes = (count * static_cast<size_t>(h->width) + 7) / 8;
   std::string_view packed;
-  if (!d->GetBytes(bytes, &packed)) return false;
-  if (h->width > 0) {
-    const auto* src = reinterpret_cast<const uint8_t*>(packed.data());
-    if (count == kMiniblock && d->remaining() >= kUnpackSlack) {
-      kUnpack[h->width](src, residuals);
-    } else {
-      // The tail of the input (or a partial miniblock): unpack from a zero-padded copy.
-      alignas(8) uint8_t padded[kMiniblock * 8 + kUnpackSlack];
-      std::memcpy(padded, src, bytes);
-      std::memset(padded + bytes, 0, sizeof padded - bytes);
-      kUnpack[h->width](padded, residuals);
-    }
-  } else if (exceptions > 0) {
+  if (!d->GetBytes((count * static_cast<size_t>(h->width) + 7) / 8, &packed)) return false;
+  h->packed = reinterpret_cast<const uint8_t*>(packed.data());
+  // Full miniblocks away from the end of the input unpack in place.
+  h->in_place = count == kMiniblock && d->remaining() >= kUnpackSlack;
+  return true;
+}
+
+// Unpacks the residuals (numbers minus min) of a miniblock whose header was just read
+// into residuals[0, count) and applies its exceptions. False when malformed.
+bool ReadResiduals(Decoder* d, size_t count, const MiniblockHeader& h, uint64_t* residuals) {
+  if (h.width == 0) {
     std::memset(residuals, 0, count * sizeof(uint64_t));
+  } else if (h.in_place) {
+    kUnpack[h.width](h.packed, residuals);
+  } else {
+    // The tail of the input (or a partial miniblock): unpack from a zero-padded copy.
+    const size_t bytes = (count * static_cast<size_t>(h.width) + 7) / 8;
+    alignas(8) uint8_t padded[kMiniblock * 8 + kUnpackSlack];
+    std::memcpy(padded, h.packed, bytes);
+    std::memset(padded + bytes, 0, sizeof padded - bytes);
+    kUnpack[h.width](padded, residuals);
   }
   size_t next = 0;  // exception indexes must increase
-  for (uint64_t e = 0; e < exceptions; ++e) {
+  for (size_t e = 0; e < h.exceptions; ++e) {
     uint8_t index;
     uint64_t value;
     if (!d->GetByte(&index) || index < next || index >= count || !d->GetVarint64(&value)) {
@@ -249,6 +311,23 @@ bool ReadMiniblock(Decoder* d, size_t count, MiniblockHeader* h, uint64_t* resid
     next = index + 1;
   }
   return true;
+}
+
+// Writes out[j] = base + (j + 1) * step (mod 2^64) for j < count, two lanes at a time
+// with two vectors in flight, rather than one chain or a 64-bit multiply per value.
+void FillArithmetic(uint64_t base, uint64_t step, size_t count, int64_t* out) {
+  using U64x2 = uint64_t __attribute__((vector_size(16)));
+  U64x2 a = {base + step, base + 2 * step};
+  U64x2 b = {base + 3 * step, base + 4 * step};
+  const U64x2 step4 = {4 * step, 4 * step};
+  size_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    std::memcpy(out + j, &a, sizeof a);
+    std::memcpy(out + j + 2, &b, sizeof b);
+    a += step4;
+    b += step4;
+  }
+  for (; j < count; ++j) out[j] = static_cast<int64_t>(base + (j + 1) * step);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -271,10 +350,13 @@ void EncodeTimeStream(std::span<const int64_t> values, std::string* out) {
       dd[j] = delta - prev_delta;
       prev_delta = delta;
     }
-    PutMiniblock(dd, count, PlanMiniblock(dd, count), /*direct=*/false, out);
+    PutMiniblock(dd, count, PlanMiniblock(dd, count, SpreadOf(dd, count)), /*direct=*/false, out);
   }
 }
 
+// With kStrict, also fails unless the values increase strictly (as int64). The check
+// rides along with decoding: per value only in irregular miniblocks, once per regular one.
+template <bool kStrict>
 absl::Status DecodeTimeStream(std::string_view in, size_t n, int64_t* out) {
   constexpr std::string_view kName = "time delta-of-delta";
   Decoder d(in);
@@ -286,39 +368,57 @@ absl::Status DecodeTimeStream(std::string_view in, size_t n, int64_t* out) {
   if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first value", 0);
   uint64_t acc = static_cast<uint64_t>(ZigZagDecode(zz));
   out[0] = static_cast<int64_t>(acc);
+  bool bad = false;
+  // Adds delta to acc (mod 2^64); with kStrict notes when the result is not larger.
+  auto step = [&](uint64_t* a, uint64_t delta) {
+    const uint64_t next = *a + delta;
+    if constexpr (kStrict) bad |= static_cast<int64_t>(next) <= static_cast<int64_t>(*a);
+    *a = next;
+  };
   if (n >= 2) {
     if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first delta", 1);
     uint64_t delta = static_cast<uint64_t>(ZigZagDecode(zz));
-    acc += delta;
+    step(&acc, delta);
     out[1] = static_cast<int64_t>(acc);
     alignas(64) uint64_t residuals[kMiniblock];
     for (size_t i = 2; i < n; i += kMiniblock) {
       const size_t count = std::min(kMiniblock, n - i);
       MiniblockHeader h;
-      if (!ReadMiniblock(&d, count, &h, residuals) || h.direct) {
+      if (!ReadMiniblockHeader(&d, count, &h) || h.direct) {
         return Corrupt(kName, "malformed miniblock", i);
       }
       int64_t* o = out + i;
       if (h.width == 0 && h.exceptions == 0 && h.min == 0) {
         // Regular intervals: the common case for minute data.
-        for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(acc + (j + 1) * delta);
+        if constexpr (kStrict) {
+          // Flipping the sign bit maps int64 order onto uint64 order: the values increase
+          // iff the step is nonzero and the last one does not wrap.
+          const auto last = static_cast<unsigned __int128>(acc ^ (uint64_t{1} << 63)) +
+                            static_cast<unsigned __int128>(count) * delta;
+          bad |= delta == 0 || last > std::numeric_limits<uint64_t>::max();
+        }
+        FillArithmetic(acc, delta, count, o);
         acc += count * delta;
       } else if (h.width == 0 && h.exceptions == 0) {
         for (size_t j = 0; j < count; ++j) {
           delta += h.min;
-          acc += delta;
+          step(&acc, delta);
           o[j] = static_cast<int64_t>(acc);
         }
       } else {
+        if (!ReadResiduals(&d, count, h, residuals)) {
+          return Corrupt(kName, "malformed miniblock", i);
+        }
         for (size_t j = 0; j < count; ++j) {
           delta += h.min + residuals[j];
-          acc += delta;
+          step(&acc, delta);
           o[j] = static_cast<int64_t>(acc);
         }
       }
     }
   }
   if (!d.done()) return Corrupt(kName, "trailing bytes", n);
+  if (bad) return absl::DataLossError(StrCat(kName, ": times do not increase"));
   return absl::OkStatus();
 }
 
@@ -335,13 +435,17 @@ void EncodeIntStream(std::span<const int64_t> values, std::string* out) {
   for (size_t i = 1; i < n; i += kMiniblock) {
     const size_t count = std::min(kMiniblock, n - i);
     for (size_t j = 0; j < count; ++j) deltas[j] = v[i + j] - v[i + j - 1];
-    const MiniblockPlan as_deltas = PlanMiniblock(deltas, count);
-    const MiniblockPlan as_values = PlanMiniblock(v + i, count);
-    if (as_values.bytes < as_deltas.bytes) {
-      PutMiniblock(v + i, count, as_values, /*direct=*/true, out);
-    } else {
-      PutMiniblock(deltas, count, as_deltas, /*direct=*/false, out);
+    const MiniblockPlan as_deltas = PlanMiniblock(deltas, count, SpreadOf(deltas, count));
+    // Values spanning clearly more bits than the deltas need are not worth planning.
+    const Spread values = SpreadOf(v + i, count);
+    if (values.width < as_deltas.width + 2) {
+      const MiniblockPlan as_values = PlanMiniblock(v + i, count, values);
+      if (as_values.bytes < as_deltas.bytes) {
+        PutMiniblock(v + i, count, as_values, /*direct=*/true, out);
+        continue;
+      }
     }
+    PutMiniblock(deltas, count, as_deltas, /*direct=*/false, out);
   }
 }
 
@@ -360,19 +464,27 @@ absl::Status DecodeIntStream(std::string_view in, size_t n, int64_t* out) {
   for (size_t i = 1; i < n; i += kMiniblock) {
     const size_t count = std::min(kMiniblock, n - i);
     MiniblockHeader h;
-    if (!ReadMiniblock(&d, count, &h, residuals)) return Corrupt(kName, "malformed miniblock", i);
+    if (!ReadMiniblockHeader(&d, count, &h)) return Corrupt(kName, "malformed miniblock", i);
     int64_t* o = out + i;
     const uint64_t min = h.min;
-    if (h.direct) {
-      if (h.width == 0 && h.exceptions == 0) {
+    if (h.exceptions == 0 && h.width == 0) {
+      if (h.direct) {
         for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(min);
+        acc = min;
       } else {
-        for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(min + residuals[j]);
+        FillArithmetic(acc, min, count, o);
+        acc += count * min;
       }
+      continue;
+    }
+    if (h.exceptions == 0 && !h.direct && h.in_place) {
+      kDecodeDeltas[h.width](h.packed, min, &acc, o);
+      continue;
+    }
+    if (!ReadResiduals(&d, count, h, residuals)) return Corrupt(kName, "malformed miniblock", i);
+    if (h.direct) {
+      for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(min + residuals[j]);
       acc = static_cast<uint64_t>(o[count - 1]);
-    } else if (h.width == 0 && h.exceptions == 0) {
-      for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(acc + (j + 1) * min);
-      acc += count * min;
     } else {
       for (size_t j = 0; j < count; ++j) {
         acc += min + residuals[j];
@@ -563,9 +675,7 @@ void EncodeTimes(std::span<const int64_t> values, std::string* out) {
   EncodeTimeStream(values, out);
 }
 
-void EncodeInts(std::span<const int64_t> values, std::string* out) {
-  EncodeIntStream(values, out);
-}
+void EncodeInts(std::span<const int64_t> values, std::string* out) { EncodeIntStream(values, out); }
 
 ColumnEncoding EncodeFloats(std::span<const double> values, std::string* out) {
   const size_t n = values.size();
@@ -607,10 +717,14 @@ void EncodeStrings(std::span<const std::string> values, std::string* out) {
 
 void EncodeBitmap(std::span<const uint8_t> flags, std::string* out) { PutBits(flags, out); }
 
+absl::Status DecodeIncreasingTimes(std::string_view in, size_t n, int64_t* out) {
+  return DecodeTimeStream<true>(in, n, out);
+}
+
 absl::Status DecodeInt64s(ColumnEncoding encoding, std::string_view in, size_t n, int64_t* out) {
   switch (encoding) {
     case ColumnEncoding::kTimeDeltaOfDelta:
-      return DecodeTimeStream(in, n, out);
+      return DecodeTimeStream<false>(in, n, out);
     case ColumnEncoding::kIntDelta:
       return DecodeIntStream(in, n, out);
     case ColumnEncoding::kBoolBitmap:
@@ -618,8 +732,8 @@ absl::Status DecodeInt64s(ColumnEncoding encoding, std::string_view in, size_t n
       ExpandBits(in, n, out);
       return absl::OkStatus();
     default:
-      return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding),
-                                              " does not hold integers"));
+      return absl::DataLossError(
+          StrCat("encoding ", static_cast<int>(encoding), " does not hold integers"));
   }
 }
 
@@ -630,16 +744,16 @@ absl::Status DecodeDoubles(ColumnEncoding encoding, std::string_view in, size_t 
     case ColumnEncoding::kFloatXor:
       return DecodeXor(in, n, out);
     default:
-      return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding),
-                                              " does not hold floats"));
+      return absl::DataLossError(
+          StrCat("encoding ", static_cast<int>(encoding), " does not hold floats"));
   }
 }
 
 absl::Status DecodeStrings(ColumnEncoding encoding, std::string_view in, size_t n,
                            std::vector<std::string>* out) {
   if (encoding != ColumnEncoding::kStringPlain) {
-    return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding),
-                                            " does not hold strings"));
+    return absl::DataLossError(
+        StrCat("encoding ", static_cast<int>(encoding), " does not hold strings"));
   }
   return DecodeStringStream(in, n, out);
 }

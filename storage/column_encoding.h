@@ -34,8 +34,8 @@ enum class ColumnEncoding : uint8_t {
 // True when `id` names a ColumnEncoding.
 bool IsColumnEncoding(uint8_t id);
 
-// Strictly increasing (or any) int64 values; any values round-trip, regular steps cost
-// about 2 bytes per 128 values.
+// Timestamps: any int64 values round-trip; regular steps cost 3 bytes per 128 values, and
+// an occasional gap a few bytes more.
 void EncodeTimes(std::span<const int64_t> values, std::string* out);
 
 // Any int64 values (also uint64 bit patterns, money units); arithmetic wraps, so extremes
@@ -64,13 +64,16 @@ void EncodeBitmap(std::span<const uint8_t> flags, std::string* out);
 [[nodiscard]] absl::Status DecodeDoubles(ColumnEncoding encoding, std::string_view in, size_t n,
                                          double* out);
 
+// Decodes exactly n values of kTimeDeltaOfDelta like DecodeInt64s, and also returns
+// kDataLoss unless they increase strictly (checked while decoding, at little cost).
+[[nodiscard]] absl::Status DecodeIncreasingTimes(std::string_view in, size_t n, int64_t* out);
+
 // Decodes exactly n values of kStringPlain, appending them to *out.
 [[nodiscard]] absl::Status DecodeStrings(ColumnEncoding encoding, std::string_view in, size_t n,
                                          std::vector<std::string>* out);
 
 // Decodes a bitmap of exactly n flags (in.size() must be ceil(n/8), unused high bits 0)
 // into out[0, n) as 0/1 bytes; *ones receives the number of set flags.
-[[nodiscard]] absl::Status DecodeBitmap(std::string_view in, size_t n, uint8_t* out,
-                                        size_t* ones);
+[[nodiscard]] absl::Status DecodeBitmap(std::string_view in, size_t n, uint8_t* out, size_t* ones);
 
 }  // namespace burnrate

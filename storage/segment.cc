@@ -11,9 +11,9 @@
 #include <optional>
 #include <utility>
 
-#include "base/str_cat.h"
 #include "base/coding.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "storage/column_encoding.h"
 #include "storage/file_util.h"
 #include "storage/segment_footer_generated.h"
@@ -180,7 +180,7 @@ ZSTD_DCtx* ThreadDCtx() {
   return dctx.get();
 }
 
-// A grow-only byte buffer that does not zero what it hands out.
+// A grow-only byte buffer that does not zero what it hands out. Not thread-safe.
 class ByteBuffer {
  public:
   char* Resize(size_t n) {
@@ -210,7 +210,6 @@ struct SegmentWriter::Impl {
   };
   enum class State { kOpen, kFailed, kFinished };
 
-  FileSystem* fs;
   std::string path;
   SegmentMeta meta;
   SegmentWriterOptions opts;
@@ -343,18 +342,17 @@ struct SegmentWriter::Impl {
     uint32_t chunk_size;
     BR_RETURN_IF_ERROR(WriteChunk(encoding, &chunk_offset, &chunk_size, &checksum));
     columns[field_id].chunks.emplace_back(
-        block_index, fb::ChunkEntry(chunk_offset, chunk_size, static_cast<uint32_t>(nulls),
-                                    checksum, stats.min_bits, stats.max_bits, stats.sum_lo,
-                                    stats.sum_hi));
+        block_index,
+        fb::ChunkEntry(chunk_offset, chunk_size, static_cast<uint32_t>(nulls), checksum,
+                       stats.min_bits, stats.max_bits, stats.sum_lo, stats.sum_hi));
     return absl::OkStatus();
   }
 
   absl::Status Validate(uint32_t series_id, std::span<const TimestampNs> times,
                         std::span<const SegmentColumnInput> inputs) const {
     if (has_series_id && series_id <= last_series_id) {
-      return absl::InvalidArgumentError(StrCat(path, ": series ", series_id,
-                                                     " added after series ", last_series_id,
-                                                     "; ids must increase"));
+      return absl::InvalidArgumentError(StrCat(path, ": series ", series_id, " added after series ",
+                                               last_series_id, "; ids must increase"));
     }
     const size_t n = times.size();
     if (n > std::numeric_limits<uint32_t>::max()) {
@@ -363,8 +361,8 @@ struct SegmentWriter::Impl {
     }
     for (size_t i = 1; i < n; ++i) {
       if (times[i] <= times[i - 1]) {
-        return absl::InvalidArgumentError(StrCat(
-            path, ": series ", series_id, ": times not strictly increasing at row ", i));
+        return absl::InvalidArgumentError(
+            StrCat(path, ": series ", series_id, ": times not strictly increasing at row ", i));
       }
     }
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -387,13 +385,13 @@ struct SegmentWriter::Impl {
       auto it = columns.find(in.field_id);
       if (it != columns.end()) {
         if (it->second.type != c.type) {
-          return absl::InvalidArgumentError(StrCat(where, " is ", TypeName(c.type),
-                                                         " but was ", TypeName(it->second.type),
-                                                         " earlier in this segment"));
+          return absl::InvalidArgumentError(StrCat(where, " is ", TypeName(c.type), " but was ",
+                                                   TypeName(it->second.type),
+                                                   " earlier in this segment"));
         }
         if (it->second.name != in.name) {
-          return absl::InvalidArgumentError(StrCat(where, " is named '", in.name,
-                                                         "' but was '", it->second.name, "'"));
+          return absl::InvalidArgumentError(
+              StrCat(where, " is named '", in.name, "' but was '", it->second.name, "'"));
         }
       }
     }
@@ -420,8 +418,7 @@ struct SegmentWriter::Impl {
         BR_RETURN_IF_ERROR(WriteColumnChunk(in.field_id, *in.data, begin, end, block_index));
       }
     }
-    series.emplace_back(series_id, first_block,
-                        static_cast<uint32_t>(blocks.size()) - first_block,
+    series.emplace_back(series_id, first_block, static_cast<uint32_t>(blocks.size()) - first_block,
                         static_cast<uint32_t>(n), row_count, times.front(), times.back());
     if (row_count == 0) {
       min_time = times.front();
@@ -456,8 +453,8 @@ struct SegmentWriter::Impl {
     const auto blocks_vec = fbb.CreateVectorOfStructs(blocks);
     const auto columns_vec = fbb.CreateVector(column_offsets);
     fbb.Finish(fb::CreateFooter(fbb, kFormatVersion, database, meta.partition_start,
-                                meta.partition_end, min_time, max_time, row_count,
-                                opts.block_rows, series_vec, blocks_vec, columns_vec));
+                                meta.partition_end, min_time, max_time, row_count, opts.block_rows,
+                                series_vec, blocks_vec, columns_vec));
     return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
   }
 
@@ -492,15 +489,14 @@ absl::StatusOr<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(
     FileSystem* fs, const std::string& path, const SegmentMeta& meta,
     const SegmentWriterOptions& opts) {
   if (opts.block_rows == 0 || opts.block_rows > kMaxBlockRows) {
-    return absl::InvalidArgumentError(StrCat(path, ": block_rows must be in [1, ",
-                                                   kMaxBlockRows, "], got ", opts.block_rows));
+    return absl::InvalidArgumentError(
+        StrCat(path, ": block_rows must be in [1, ", kMaxBlockRows, "], got ", opts.block_rows));
   }
   if (opts.zstd_level < ZSTD_minCLevel() || opts.zstd_level > ZSTD_maxCLevel()) {
     return absl::InvalidArgumentError(
         StrCat(path, ": zstd_level ", opts.zstd_level, " out of range"));
   }
   auto impl = std::make_unique<Impl>();
-  impl->fs = fs;
   impl->path = path;
   impl->meta = meta;
   impl->opts = opts;
@@ -517,9 +513,9 @@ absl::Status SegmentWriter::AddSeries(uint32_t series_id, std::span<const Timest
                                       std::span<const SegmentColumnInput> columns) {
   Impl& w = *impl_;
   if (w.state != Impl::State::kOpen) {
-    return absl::FailedPreconditionError(
-        StrCat(w.path, w.state == Impl::State::kFinished ? ": writer finished"
-                                                               : ": writer failed earlier"));
+    return absl::FailedPreconditionError(StrCat(w.path, w.state == Impl::State::kFinished
+                                                            ? ": writer finished"
+                                                            : ": writer failed earlier"));
   }
   BR_RETURN_IF_ERROR(w.Validate(series_id, times, columns));
   w.has_series_id = true;
@@ -540,9 +536,9 @@ absl::Status SegmentWriter::AddSeries(uint32_t series_id, std::span<const Timest
 absl::StatusOr<SegmentInfo> SegmentWriter::Finish() {
   Impl& w = *impl_;
   if (w.state != Impl::State::kOpen) {
-    return absl::FailedPreconditionError(
-        StrCat(w.path, w.state == Impl::State::kFinished ? ": writer finished"
-                                                               : ": writer failed earlier"));
+    return absl::FailedPreconditionError(StrCat(w.path, w.state == Impl::State::kFinished
+                                                            ? ": writer finished"
+                                                            : ": writer failed earlier"));
   }
   absl::StatusOr<SegmentInfo> info = w.WriteFooterAndClose();
   w.state = info.ok() ? Impl::State::kFinished : Impl::State::kFailed;
@@ -615,8 +611,7 @@ bool EncodingHolds(ColumnEncoding e, FieldType t) {
   }
 }
 
-// Decodes `count` values of a column of `type` into the end of the matching vector of *c
-// (already grown by count is not needed: this appends).
+// Decodes `count` values and appends them to the vector of *c that `type` uses.
 absl::Status AppendDecoded(FieldType type, ColumnEncoding encoding, std::string_view values,
                            size_t count, ScanColumn* c) {
   switch (type) {
@@ -641,8 +636,8 @@ absl::Status DecodeColumnChunk(ColumnEncoding encoding, std::string_view body, s
                                size_t null_count, size_t lo, size_t hi, ReadScratch* s,
                                ScanColumn* c) {
   if (!EncodingHolds(encoding, c->type)) {
-    return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding),
-                                            " cannot hold a ", TypeName(c->type), " column"));
+    return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding), " cannot hold a ",
+                                      TypeName(c->type), " column"));
   }
   if (null_count == 0) {
     const size_t old = ValueRows(*c);
@@ -668,8 +663,8 @@ absl::Status DecodeColumnChunk(ColumnEncoding encoding, std::string_view body, s
   size_t ones = 0;
   BR_RETURN_IF_ERROR(DecodeBitmap(body.substr(0, bitmap_size), rows, s->valid.data(), &ones));
   if (ones != rows - null_count) {
-    return absl::DataLossError(StrCat("validity bitmap has ", ones,
-                                            " valid rows, footer says ", rows - null_count));
+    return absl::DataLossError(
+        StrCat("validity bitmap has ", ones, " valid rows, footer says ", rows - null_count));
   }
   const std::string_view values = body.substr(bitmap_size);
   const uint8_t* valid = s->valid.data();
@@ -679,11 +674,13 @@ absl::Status DecodeColumnChunk(ColumnEncoding encoding, std::string_view body, s
     case FieldType::kFloat:
       s->floats.resize(ones);
       BR_RETURN_IF_ERROR(DecodeDoubles(encoding, values, ones, s->floats.data()));
+      c->floats.reserve(c->floats.size() + (hi - lo));
       for (size_t r = lo; r < hi; ++r) c->floats.push_back(valid[r] ? s->floats[j++] : 0.0);
       break;
     case FieldType::kString:
       s->strings.clear();
       BR_RETURN_IF_ERROR(DecodeStrings(encoding, values, ones, &s->strings));
+      c->strings.reserve(c->strings.size() + (hi - lo));
       for (size_t r = lo; r < hi; ++r) {
         if (valid[r]) {
           c->strings.push_back(std::move(s->strings[j++]));
@@ -695,6 +692,7 @@ absl::Status DecodeColumnChunk(ColumnEncoding encoding, std::string_view body, s
     default:
       s->ints.resize(ones);
       BR_RETURN_IF_ERROR(DecodeInt64s(encoding, values, ones, s->ints.data()));
+      c->ints.reserve(c->ints.size() + (hi - lo));
       for (size_t r = lo; r < hi; ++r) c->ints.push_back(valid[r] ? s->ints[j++] : 0);
       break;
   }
@@ -793,14 +791,14 @@ struct SegmentReader::Impl {
     const size_t old = times->size();
     times->resize(old + rows);
     TimestampNs* t = times->data() + old;
-    absl::Status st = DecodeInt64s(encoding, body, rows, t);
+    absl::Status st = DecodeIncreasingTimes(body, rows, t);
     if (!st.ok()) {
       return Corrupt(std::string_view(st.message().data(), st.message().size()), block,
                      b.time_chunk_offset());
     }
-    bool ok = t[0] == b.min_time() && t[rows - 1] == b.max_time();
-    for (size_t i = 1; i < rows; ++i) ok &= t[i] > t[i - 1];
-    if (!ok) return Corrupt("times disagree with the footer", block, b.time_chunk_offset());
+    if (t[0] != b.min_time() || t[rows - 1] != b.max_time()) {
+      return Corrupt("times disagree with the footer", block, b.time_chunk_offset());
+    }
     return absl::OkStatus();
   }
 
@@ -833,6 +831,15 @@ absl::Status SegmentReader::Impl::Parse(const fb::Footer& f, uint64_t file_size)
   if (f.database() == nullptr || f.series() == nullptr || f.blocks() == nullptr ||
       f.columns() == nullptr) {
     return Corrupt("footer lacks a required field", at);
+  }
+  // The verifier checks only 4-byte alignment; the structs need 8.
+  static_assert(alignof(fb::SeriesEntry) == 8 && alignof(fb::BlockEntry) == 8 &&
+                alignof(fb::ChunkEntry) == 8);
+  auto aligned = [](const auto* v) {
+    return v->size() == 0 || reinterpret_cast<uintptr_t>(v->Data()) % 8 == 0;
+  };
+  if (!aligned(f.series()) || !aligned(f.blocks())) {
+    return Corrupt("misaligned footer vector", at);
   }
   const uint32_t block_rows = f.block_rows();
   if (block_rows == 0 || block_rows > kMaxBlockRows) return Corrupt("bad block_rows", at);
@@ -901,7 +908,7 @@ absl::Status SegmentReader::Impl::Parse(const fb::Footer& f, uint64_t file_size)
     const std::string what = StrCat("bad column entry ", i);
     if (i > 0 && col.field_id() <= columns.back().field_id) return Corrupt(what + ": order", at);
     if (col.name() == nullptr || !IsFieldType(col.type()) || col.chunks() == nullptr ||
-        col.chunks()->size() != blocks.size()) {
+        col.chunks()->size() != blocks.size() || !aligned(col.chunks())) {
       return Corrupt(what, at);
     }
     const fb::ChunkEntry* chunks = blocks.empty() ? nullptr : col.chunks()->Get(0);
@@ -1016,8 +1023,8 @@ std::optional<ChunkStats> SegmentReader::GetChunkStats(size_t column, size_t blo
     default:
       s.min_int = static_cast<int64_t>(e.min_bits());
       s.max_int = static_cast<int64_t>(e.max_bits());
-      s.sum_int = static_cast<__int128>(static_cast<unsigned __int128>(e.sum_hi()) << 64 |
-                                        e.sum_lo());
+      s.sum_int =
+          static_cast<__int128>(static_cast<unsigned __int128>(e.sum_hi()) << 64 | e.sum_lo());
       break;
   }
   return s;
@@ -1032,9 +1039,8 @@ absl::Status SegmentReader::ReadSeries(size_t series_index, TimestampNs min_time
         StrCat(r.path, ": no series index ", series_index, " (", r.series.size(), ")"));
   }
   if (out->columns.size() != field_ids.size()) {
-    return absl::InvalidArgumentError(StrCat(r.path, ": ", field_ids.size(),
-                                                   " field ids for ", out->columns.size(),
-                                                   " output columns"));
+    return absl::InvalidArgumentError(StrCat(r.path, ": ", field_ids.size(), " field ids for ",
+                                             out->columns.size(), " output columns"));
   }
   std::vector<int> column_of(field_ids.size());
   for (size_t i = 0; i < field_ids.size(); ++i) {
@@ -1045,7 +1051,7 @@ absl::Status SegmentReader::ReadSeries(size_t series_index, TimestampNs min_time
     if (column_of[i] >= 0 && r.columns[column_of[i]].type != out->columns[i].type) {
       return absl::InvalidArgumentError(
           StrCat(r.path, ": field ", id, " is ", TypeName(r.columns[column_of[i]].type),
-                       " here but was requested as ", TypeName(out->columns[i].type)));
+                 " here but was requested as ", TypeName(out->columns[i].type)));
     }
   }
 
@@ -1120,9 +1126,9 @@ absl::Status SegmentReader::VerifyAll() const {
       BR_RETURN_IF_ERROR(r.ReadColumn(ci, b, 0, rows, &scratch, &c));
       const Stats want{e.min_bits(), e.max_bits(), e.sum_lo(), e.sum_hi()};
       if (ComputeStats(c, 0, rows) != want) {
-        return r.Corrupt(StrCat("field ", r.columns[ci].field_id,
-                                      ": statistics disagree with the chunk"),
-                         b, e.offset());
+        return r.Corrupt(
+            StrCat("field ", r.columns[ci].field_id, ": statistics disagree with the chunk"), b,
+            e.offset());
       }
     }
   }

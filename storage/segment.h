@@ -57,10 +57,9 @@ struct SegmentInfo {
 // partial file is left for the caller to delete. Not thread-safe.
 class SegmentWriter {
  public:
-  static absl::StatusOr<std::unique_ptr<SegmentWriter>> Create(FileSystem* fs,
-                                                                const std::string& path,
-                                                                const SegmentMeta& meta,
-                                                                const SegmentWriterOptions& opts);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<SegmentWriter>> Create(
+      FileSystem* fs, const std::string& path, const SegmentMeta& meta,
+      const SegmentWriterOptions& opts);
   ~SegmentWriter();
 
   // times: strictly increasing. Each column's type must be the same for a field id across
@@ -98,8 +97,8 @@ struct ChunkStats {
 // Thread-safe after Open (reads use pread).
 class SegmentReader {
  public:
-  static absl::StatusOr<std::unique_ptr<SegmentReader>> Open(FileSystem* fs,
-                                                              const std::string& path);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<SegmentReader>> Open(FileSystem* fs,
+                                                                           const std::string& path);
   ~SegmentReader();
 
   const std::string& path() const;
@@ -142,7 +141,8 @@ class SegmentReader {
   // Appends to *out the rows of series() entry `series_index` with min_time <= time <=
   // max_time: times to out->times and, for each requested column, values to
   // out->columns[i] (which the caller has sized and typed; field_ids[i] < 0 or a field this
-  // segment lacks appends nulls). Blocks outside the range are skipped unread.
+  // segment lacks appends nulls). Blocks outside the range are skipped unread. On error
+  // *out is left as it was.
   [[nodiscard]] absl::Status ReadSeries(size_t series_index, TimestampNs min_time,
                                         TimestampNs max_time, std::span<const int64_t> field_ids,
                                         ScanBatch* out) const;

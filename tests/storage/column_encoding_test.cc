@@ -36,8 +36,7 @@ void ExpectIntRoundTrip(const std::vector<int64_t>& values) {
   EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kIntDelta, bytes, values.size()), values);
   std::string time_bytes;
   EncodeTimes(values, &time_bytes);
-  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeDeltaOfDelta, time_bytes, values.size()),
-            values);
+  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeDeltaOfDelta, time_bytes, values.size()), values);
 }
 
 std::vector<uint64_t> Bits(const std::vector<double>& v) {
@@ -165,6 +164,44 @@ TEST(ColumnEncodingTest, OutliersOfEveryKindRoundTrip) {
   }
 }
 
+TEST(ColumnEncodingTest, IncreasingTimesDecoderRejectsEveryNonIncrease) {
+  auto check = [](const std::vector<int64_t>& times, bool increasing) {
+    std::string bytes;
+    EncodeTimes(times, &bytes);
+    std::vector<int64_t> out(times.size());
+    absl::Status s = DecodeIncreasingTimes(bytes, times.size(), out.data());
+    if (increasing) {
+      EXPECT_TRUE(s.ok()) << s;
+      EXPECT_EQ(out, times);
+    } else {
+      EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss));
+    }
+  };
+  std::vector<int64_t> regular(1000);
+  for (size_t i = 0; i < regular.size(); ++i) regular[i] = static_cast<int64_t>(i) * kMinute;
+  check(regular, true);
+  check({kMin, kMin + 1, kMax}, true);
+  check({5}, true);
+  check({}, true);
+  for (size_t at : {size_t{1}, size_t{2}, size_t{500}, size_t{999}}) {
+    SCOPED_TRACE(at);
+    std::vector<int64_t> t = regular;
+    t[at] = t[at - 1];  // a repeat
+    check(t, false);
+    t[at] = t[at - 1] - 1;  // a step back
+    check(t, false);
+  }
+  // Regular steps that run past INT64_MAX, and a single wrapping step.
+  std::vector<int64_t> wrapping(300);
+  for (size_t i = 0; i < wrapping.size(); ++i) {
+    wrapping[i] = static_cast<int64_t>(static_cast<uint64_t>(kMax - 100 * kMinute) +
+                                       static_cast<uint64_t>(i) * kMinute);
+  }
+  check(wrapping, false);
+  check({kMax - 1, kMax, kMin}, false);
+  check(std::vector<int64_t>(200, 7), false);
+}
+
 TEST(ColumnEncodingTest, TimesWithGapsRoundTrip) {
   std::mt19937_64 rng(11);
   std::vector<int64_t> times;
@@ -229,7 +266,8 @@ TEST(ColumnEncodingTest, DecimalFloatsUseDecimalEncoding) {
   for (int digits = 0; digits <= 6; ++digits) {
     std::vector<double> v(1000);
     const double scale = std::pow(10.0, digits);
-    for (auto& d : v) d = static_cast<double>(static_cast<int64_t>(rng() % 2'000'000) - 1'000'000) / scale;
+    for (auto& d : v)
+      d = static_cast<double>(static_cast<int64_t>(rng() % 2'000'000) - 1'000'000) / scale;
     SCOPED_TRACE(digits);
     EXPECT_EQ(ExpectFloatRoundTrip(v), ColumnEncoding::kFloatDecimal);
   }
@@ -270,7 +308,8 @@ TEST(ColumnEncodingTest, BoolsRoundTrip) {
   }
   std::string bytes;
   EncodeBools(std::vector<int64_t>{5, 0, -1}, &bytes);
-  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kBoolBitmap, bytes, 3), (std::vector<int64_t>{1, 0, 1}));
+  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kBoolBitmap, bytes, 3),
+            (std::vector<int64_t>{1, 0, 1}));
 }
 
 TEST(ColumnEncodingTest, BitmapCountsOnes) {
@@ -289,8 +328,9 @@ TEST(ColumnEncodingTest, BitmapCountsOnes) {
 }
 
 TEST(ColumnEncodingTest, StringsRoundTrip) {
-  std::vector<std::string> v = {"", "a", std::string("nul\0inside", 10), std::string(100000, 'x'),
-                                "", "p3.8xlarge", "\xff\xfe"};
+  std::vector<std::string> v = {
+      "",           "a",       std::string("nul\0inside", 10), std::string(100000, 'x'), "",
+      "p3.8xlarge", "\xff\xfe"};
   for (size_t n = 0; n <= v.size(); ++n) {
     std::vector<std::string> in(v.begin(), v.begin() + static_cast<ptrdiff_t>(n));
     std::string bytes;

@@ -37,9 +37,9 @@ struct Field {
 };
 const std::vector<Field>& Fields() {
   static const auto* fields = new std::vector<Field>{
-      {1, "cost", FieldType::kMoney},         {2, "gpu_util", FieldType::kFloat},
-      {3, "count", FieldType::kInteger},      {4, "bytes", FieldType::kUnsigned},
-      {5, "preempted", FieldType::kBoolean},  {6, "note", FieldType::kString},
+      {1, "cost", FieldType::kMoney},        {2, "gpu_util", FieldType::kFloat},
+      {3, "count", FieldType::kInteger},     {4, "bytes", FieldType::kUnsigned},
+      {5, "preempted", FieldType::kBoolean}, {6, "note", FieldType::kString},
       {9, "list_cost", FieldType::kMoney},
   };
   return *fields;
@@ -115,8 +115,7 @@ ScanColumn RandomColumn(FieldType type, size_t n, double null_fraction, std::mt1
 std::vector<TestSeries> RandomSeries(int count, uint32_t block_rows, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<TestSeries> out;
-  const size_t lengths[] = {1, 2, block_rows - 1, block_rows, block_rows + 1, 3 * block_rows,
-                            57};
+  const size_t lengths[] = {1, 2, block_rows - 1, block_rows, block_rows + 1, 3 * block_rows, 57};
   for (int i = 0; i < count; ++i) {
     TestSeries s;
     s.id = static_cast<uint32_t>(10 * (i + 1));
@@ -412,8 +411,7 @@ TEST_F(SegmentTest, ChunkStatisticsMatchBruteForce) {
         EXPECT_EQ(reader->blocks()[entry.first_block + k].row_count, end - begin);
         std::optional<ChunkStats> got =
             col < 0 ? std::nullopt : reader->GetChunkStats(col, entry.first_block + k);
-        const ChunkStats want =
-            c == nullptr ? ChunkStats{} : BruteForceStats(*c, begin, end);
+        const ChunkStats want = c == nullptr ? ChunkStats{} : BruteForceStats(*c, begin, end);
         if (c == nullptr || want.null_count == end - begin) {
           EXPECT_FALSE(got.has_value());
           continue;
@@ -655,8 +653,7 @@ TEST_F(SegmentTest, EveryTruncationIsDataLoss) {
 }
 
 TEST_F(SegmentTest, MissingFileIsNotDataLoss) {
-  EXPECT_THAT(SegmentReader::Open(fs_, dir_.Sub("absent")),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(SegmentReader::Open(fs_, dir_.Sub("absent")), StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace
