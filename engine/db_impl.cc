@@ -46,6 +46,7 @@ bool ParseNumberedName(const std::string& name, std::string_view prefix, std::st
 }  // namespace
 
 SegmentHandle::~SegmentHandle() {
+  if (registry) registry->Release(meta.file_number);
   if (obsolete.load()) {
     reader.reset();
     (void)fs->DeleteFile(path);
@@ -110,6 +111,15 @@ absl::Status DbImpl::Recover() {
       if (s.ends_with(".seg")) {
         return absl::DataLossError(
             StrCat(manifest_path, ": missing, but segment files exist"));
+      }
+    }
+    std::vector<std::string> top;
+    BR_RETURN_IF_ERROR(fs_->ListDir(path_, &top));
+    for (const std::string& s : top) {
+      if (s.starts_with("CATALOG-")) {
+        // An interrupted restore or a damaged directory: never start an empty database
+        // over what is left.
+        return absl::DataLossError(StrCat(manifest_path, ": missing, but ", s, " exists"));
       }
     }
     if (!options_.create_if_missing) {
@@ -576,6 +586,8 @@ absl::Status DbImpl::WriteRowsToSegments(const Memtable& rows, uint64_t source_i
 absl::StatusOr<std::shared_ptr<SegmentHandle>> DbImpl::OpenSegmentHandle(
     const ManifestSegment& entry) {
   auto h = std::make_shared<SegmentHandle>();
+  h->registry = segment_registry_;
+  segment_registry_->Hold(entry.file_number);
   h->meta = entry;
   h->path = SegmentPath(entry.file_number);
   h->fs = fs_;
@@ -683,6 +695,9 @@ void DbImpl::DeleteObsoleteFilesLocked() {
     absl::MutexLock lock(&pending_mu_);
     live_segments.insert(live_segments.end(), pending_outputs_.begin(), pending_outputs_.end());
   }
+  // Segments an older version still references (a scan or a backup holds it) stay until the
+  // last reference goes; the handle deletes its file then.
+  segment_registry_->AppendHeld(&live_segments);
   std::vector<std::string> names;
   if (fs_->ListDir(path_ + "/wal", &names).ok()) {
     for (const std::string& n : names) {
@@ -786,6 +801,8 @@ absl::StatusOr<DbImpl::BackupSnapshot> DbImpl::PinSnapshot() {
   m.catalog_file_number = catalog_file_number_;
   m.log_number = log_number_;
   m.next_file_number = next_file_number_;
+  m.sources = sources_;
+  m.next_source_id = next_source_id_;
   for (const auto& h : snap.version->segments) m.segments.push_back(h->meta);
   snap.manifest_bytes = EncodeManifest(m);
   if (catalog_file_number_ != 0) {
@@ -1119,10 +1136,3 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
 
 }  // namespace burnrate
 
-// TEMPORARY-WEAK-BACKUP: replaced by engine/backup.cc.
-namespace burnrate {
-__attribute__((weak)) absl::StatusOr<BackupReport> DbImpl::Backup(const std::string&,
-                                                                  const BackupOptions&) {
-  return absl::UnimplementedError("backup");
-}
-}  // namespace burnrate

@@ -23,8 +23,32 @@ namespace burnrate {
 // A live segment file. Shared by the versions that list it; when the last reference goes
 // and the file has been removed from the manifest, the file is deleted.
 // Thread-safe (immutable after construction but for `obsolete`).
+// File numbers of segments some SegmentHandle still refers to (a version a reader or a
+// backup holds), so garbage collection leaves their files alone. Thread-safe.
+class SegmentRegistry {
+ public:
+  void Hold(uint64_t n) {
+    absl::MutexLock lock(&mu_);
+    held_.insert(n);
+  }
+  void Release(uint64_t n) {
+    absl::MutexLock lock(&mu_);
+    auto it = held_.find(n);
+    if (it != held_.end()) held_.erase(it);
+  }
+  void AppendHeld(std::vector<uint64_t>* out) {
+    absl::MutexLock lock(&mu_);
+    out->insert(out->end(), held_.begin(), held_.end());
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::multiset<uint64_t> held_ ABSL_GUARDED_BY(mu_);
+};
+
 struct SegmentHandle {
   ManifestSegment meta;
+  std::shared_ptr<SegmentRegistry> registry;
   std::string path;
   std::unique_ptr<SegmentReader> reader;
   FileSystem* fs = nullptr;
@@ -217,6 +241,7 @@ class DbImpl : public Db {
   std::atomic<uint64_t> next_file_number_{1};
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;
   // File numbers of segments being written and not yet committed; not garbage.
+  const std::shared_ptr<SegmentRegistry> segment_registry_ = std::make_shared<SegmentRegistry>();
   absl::Mutex pending_mu_;
   std::multiset<uint64_t> pending_outputs_ ABSL_GUARDED_BY(pending_mu_);
   absl::Status bg_error_ ABSL_GUARDED_BY(mu_);

@@ -8,7 +8,8 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   libbenchmark-dev libgtest-dev libgmock-dev
   libhwy-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
-  clang-format
+  clang clang-format
+  python3-influxdb influxdb-client
 )
 
 missing=()

@@ -70,6 +70,29 @@ int Main(int argc, char** argv) {
       "and prints throughput and the top 15 runs by cost. Running it again with the same\n"
       "settings rewrites the same points (last write wins), so the totals do not change.");
 
+  BackupCommandOptions backup;
+  CLI::App* backup_command = app.add_subcommand(
+      "backup", "Back up a data directory into a directory, consistently, while it is in use");
+  backup_command->add_option("--data-dir", backup.data_dir, "Data directory to back up")
+      ->required();
+  backup_command->add_option("target", backup.target, "Backup directory")->required();
+  backup_command->add_flag("--verbose", backup.verbose, "Show the engine's log lines on stderr");
+  backup_command->footer(
+      "Segment files are hard-linked when the target is on the same file system, else copied;\n"
+      "into a directory holding an earlier backup only new files are added. BACKUP-MANIFEST,\n"
+      "written last, lists every file with its checksum. Layout: docs/format/backup.md.");
+
+  RestoreCommandOptions restore;
+  CLI::App* restore_command = app.add_subcommand(
+      "restore", "Restore a backup into an empty directory, checking every checksum first");
+  restore_command->add_option("backup", restore.backup, "Backup directory")->required();
+  restore_command->add_option("target", restore.target, "Empty or absent directory")->required();
+
+  VerifyCommandOptions verify;
+  CLI::App* verify_command = app.add_subcommand(
+      "verify", "Check every checksum of a data directory or backup; exit 1 on any problem");
+  verify_command->add_option("dir", verify.dir, "Data directory or backup")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   if (gen_command->parsed()) {
@@ -85,6 +108,19 @@ int Main(int argc, char** argv) {
     demo.generator.start_ns = *start;
     if (absl::Status s = RunDemo(demo, stdout); !s.ok()) return Fail("demo", s);
     return 0;
+  }
+  if (backup_command->parsed()) {
+    if (absl::Status s = RunBackup(backup, stdout); !s.ok()) return Fail("backup", s);
+    return 0;
+  }
+  if (restore_command->parsed()) {
+    if (absl::Status s = RunRestore(restore, stdout); !s.ok()) return Fail("restore", s);
+    return 0;
+  }
+  if (verify_command->parsed()) {
+    absl::StatusOr<size_t> problems = RunVerify(verify, stdout);
+    if (!problems.ok()) return Fail("verify", problems.status());
+    return *problems == 0 ? 0 : 1;
   }
   return 0;
 }

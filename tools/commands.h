@@ -49,4 +49,36 @@ inline constexpr std::string_view kDemoDatabase = "burnrate";
 // done, or kInternal when the points read back do not add up to those written.
 [[nodiscard]] absl::Status RunDemo(const DemoCommandOptions& options, std::FILE* out);
 
+struct BackupCommandOptions {
+  std::string data_dir;
+  std::string target;
+  // Pass the engine's informational log lines to stderr instead of dropping them.
+  bool verbose = false;
+};
+
+// `burnrate backup`: opens the data directory (which must exist and not be open elsewhere),
+// backs it up into options.target with Db::Backup (incrementally when the target holds an
+// earlier backup), showing progress on stderr when it is a terminal, and prints what was
+// linked, copied and kept. Returns the engine's error prefixed with what was being done.
+[[nodiscard]] absl::Status RunBackup(const BackupCommandOptions& options, std::FILE* out);
+
+struct RestoreCommandOptions {
+  std::string backup;
+  std::string target;
+};
+
+// `burnrate restore`: RestoreBackup into an empty or absent directory, every checksum
+// checked first; prints what was restored. kDataLoss names the damaged file and offset.
+[[nodiscard]] absl::Status RunRestore(const RestoreCommandOptions& options, std::FILE* out);
+
+struct VerifyCommandOptions {
+  std::string dir;
+};
+
+// `burnrate verify`: VerifyDirectory on a data directory or backup; prints each note and
+// problem on its own line and a summary, and returns the number of problems. An error
+// means the check could not run (no such directory, neither a data directory nor a backup).
+[[nodiscard]] absl::StatusOr<size_t> RunVerify(const VerifyCommandOptions& options, std::FILE* out);
+
+
 }  // namespace burnrate
