@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/engine/engine_test_util.h"
 #include "tests/testing/temp_dir.h"
@@ -303,6 +304,24 @@ TEST_F(DbTest, ConcurrentWritersAndReaders) {
   EXPECT_GT(db_->GetStats().flushes, 0u);
   Reopen(o);
   EXPECT_EQ(Cells().size(), static_cast<size_t>(kThreads * kBatches * kPoints * 2));
+}
+
+TEST_F(DbTest, OldMemtableIsFlushedByAge) {
+  Options o = TestOptions();
+  o.background_work = true;
+  o.memtable_max_age_ms = 20;
+  Reopen(o);
+  WriteBatch b("db");
+  AddCostPoint(&b, 1, kT0, "1", 0.5);
+  ASSERT_OK(db_->Write(WriteOptions{}, b));
+  // The background thread flushes on its own; wait for that event, bounded.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (db_->GetStats().flushes == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_GT(db_->GetStats().flushes, 0u);
+  EXPECT_EQ(db_->GetStats().memtable_points, 0u);
+  EXPECT_EQ(Cells().size(), 2u);
 }
 
 TEST_F(DbTest, AllFieldTypesRoundTripThroughSegments) {
