@@ -3,6 +3,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "tools/commands.h"
 
 namespace burnrate {
@@ -93,6 +94,42 @@ int Main(int argc, char** argv) {
       "verify", "Check every checksum of a data directory or backup; exit 1 on any problem");
   verify_command->add_option("dir", verify.dir, "Data directory or backup")->required();
 
+  ImportCommandOptions import;
+  CLI::App* import_command = app.add_subcommand(
+      "import", "Import cloud billing exports (AWS CUR, CUR 2.0, FOCUS, Azure, GCP, OCI)");
+  import_command->add_option("path", import.path, "Billing file (.csv, .csv.gz, .zip) or folder");
+  import_command->add_option("--watch", import.watch_dir,
+                             "Watch a folder and import complete new deliveries as they appear");
+  import_command->add_option("--data-dir", import.data_dir, "Data directory")->required();
+  import_command->add_option("--db", import.database, "Database")->capture_default_str();
+  import_command->add_option("--format", import.format, "Billing format")
+      ->check(CLI::IsMember({"auto", "cur", "cur2", "focus", "azure", "gcp", "oci"}))
+      ->capture_default_str();
+  import_command->add_flag("--skip-bad-rows", import.skip_bad_rows,
+                           "Skip unreadable rows (counted and listed) instead of rejecting");
+  import_command->add_option("--max-errors", import.max_errors, "Bad rows listed")
+      ->capture_default_str();
+  import_command->add_option("--export", import.export_name,
+                             "Export name in source keys (default: the file name)");
+  import_command->add_option("--azure-dataset", import.azure_dataset, "Azure cost dataset")
+      ->check(CLI::IsMember({"auto", "actual", "amortized"}))
+      ->capture_default_str();
+  import_command->add_option("--attribution", import.attribution_file,
+                             "Tag-to-attribution mapping (JSON or key=value)");
+  import_command->add_option("--state", import.state_file, "Watch state file");
+  import_command->add_flag("--once", import.once, "Watch: poll once and exit");
+  import_command->add_option("--interval", import.interval_seconds, "Watch: seconds between polls")
+      ->capture_default_str();
+  import_command
+      ->add_option("--settle", import.settle_seconds,
+                   "Watch: seconds a delivery must be unchanged before import")
+      ->capture_default_str();
+  import_command->add_flag("--verbose", import.verbose, "Log every file and source on stderr");
+  import_command->footer(
+      "Rows land in measurement billing (docs/billing.md). Each (provider, billing account,\n"
+      "billing period, export) is one source: importing a newer delivery replaces it atomically.\n"
+      "Example: burnrate import ./cur/my-report --data-dir ./burnrate-data");
+
   CLI11_PARSE(app, argc, argv);
 
   if (gen_command->parsed()) {
@@ -121,6 +158,10 @@ int Main(int argc, char** argv) {
     absl::StatusOr<size_t> problems = RunVerify(verify, stdout);
     if (!problems.ok()) return Fail("verify", problems.status());
     return *problems == 0 ? 0 : 1;
+  }
+  if (import_command->parsed()) {
+    if (absl::Status s = RunImport(import, stdout); !s.ok()) return Fail("import", s);
+    return 0;
   }
   return 0;
 }

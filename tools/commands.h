@@ -80,5 +80,32 @@ struct VerifyCommandOptions {
 // means the check could not run (no such directory, neither a data directory nor a backup).
 [[nodiscard]] absl::StatusOr<size_t> RunVerify(const VerifyCommandOptions& options, std::FILE* out);
 
+struct ImportCommandOptions {
+  // A billing file or a folder of deliveries to import once; or, with watch_dir, a folder
+  // to watch.
+  std::string path;
+  std::string watch_dir;
+  std::string data_dir;
+  std::string database = "billing";
+  std::string format = "auto";         // auto, cur, cur2, focus, azure, gcp, oci
+  std::string azure_dataset = "auto";  // auto, actual, amortized
+  std::string export_name;             // the export part of source keys for plain files
+  std::string attribution_file;        // JSON or key=value tag-to-attribution mapping
+  std::string state_file;              // watch state; default DIR/.burnrate-import-state
+  bool skip_bad_rows = false;
+  size_t max_errors = 20;
+  bool once = false;  // watch: one polling cycle, then exit
+  double interval_seconds = 60;
+  double settle_seconds = 5;
+  bool verbose = false;
+};
+
+// `burnrate import`: imports billing files into options.database (created if missing) of
+// the data directory, each delivery replacing the previous version of its sources, and
+// prints a summary (rows, sources replaced, totals per currency); progress on stderr when
+// it is a terminal. With watch_dir, polls the folder until SIGINT/SIGTERM (or once),
+// importing each complete new delivery and logging every decision to stderr. Errors name
+// the file, line and column of a bad row; nothing of a rejected delivery is imported.
+[[nodiscard]] absl::Status RunImport(const ImportCommandOptions& options, std::FILE* out);
 
 }  // namespace burnrate

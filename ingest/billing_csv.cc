@@ -1,0 +1,196 @@
+#include "ingest/billing_csv.h"
+
+#include <cstring>
+#include <utility>
+
+#include "base/status_macros.h"
+#include "base/str_cat.h"
+
+namespace burnrate {
+namespace {
+
+constexpr size_t kInitialBufferBytes = 1 << 20;
+
+size_t CountNewlines(const char* p, size_t n) {
+  size_t count = 0;
+  const char* end = p + n;
+  while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)))) !=
+         nullptr) {
+    ++count;
+    ++p;
+  }
+  return count;
+}
+
+}  // namespace
+
+CsvReader::CsvReader(std::unique_ptr<ByteStream> in, std::string name, size_t max_record_bytes)
+    : in_(std::move(in)), name_(std::move(name)), max_record_bytes_(max_record_bytes) {
+  buf_.resize(std::min(kInitialBufferBytes, max_record_bytes_ + 4));
+}
+
+absl::Status CsvReader::Error(size_t column, std::string_view reason) const {
+  return absl::InvalidArgumentError(
+      StrCat(name_, ":", record_line_, ": column ", column, ": ", reason));
+}
+
+absl::Status CsvReader::Refill() {
+  if (begin_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == buf_.size()) {
+    if (end_ > max_record_bytes_) {
+      record_line_ = next_line_;
+      return Error(1, StrCat("record longer than ", max_record_bytes_, " bytes"));
+    }
+    buf_.resize(std::min(buf_.size() * 2, max_record_bytes_ + 4));
+  }
+  BR_ASSIGN_OR_RETURN(const size_t got, in_->Read(buf_.data() + end_, buf_.size() - end_));
+  if (got == 0) eof_ = true;
+  end_ += got;
+  if (!started_ && (end_ >= 3 || eof_)) {
+    started_ = true;
+    if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) begin_ = 3;
+  }
+  return absl::OkStatus();
+}
+
+CsvReader::Parse CsvReader::ParseRecord(bool at_eof) {
+  spans_.clear();
+  const char* const buf = buf_.data();
+  size_t p = begin_;
+  if (p == end_) return at_eof ? Parse::kEnd : Parse::kNeedMore;
+  size_t newlines = 0;
+  bool any_quoted = false;
+  while (true) {
+    if (p < end_ && buf[p] == '"') {
+      // Quoted field: runs to the quote not followed by another quote.
+      any_quoted = true;
+      size_t q = p + 1;
+      bool escaped = false;
+      size_t close;
+      while (true) {
+        const void* found = q < end_ ? std::memchr(buf + q, '"', end_ - q) : nullptr;
+        if (found == nullptr) {
+          if (!at_eof) return Parse::kNeedMore;
+          record_line_ = next_line_;
+          error_ =
+              Error(spans_.size() + 1, "quoted field is not terminated before the end of the file");
+          return Parse::kError;
+        }
+        close = static_cast<size_t>(static_cast<const char*>(found) - buf);
+        if (close + 1 < end_ && buf[close + 1] == '"') {
+          escaped = true;
+          q = close + 2;
+          continue;
+        }
+        if (close + 1 == end_ && !at_eof) return Parse::kNeedMore;
+        break;
+      }
+      newlines += CountNewlines(buf + p + 1, close - p - 1);
+      spans_.push_back(Span{p + 1, close - p - 1, escaped});
+      p = close + 1;
+      if (p == end_) break;  // at_eof: the last record has no terminator
+      if (buf[p] == ',') {
+        ++p;
+        continue;
+      }
+      if (buf[p] == '\n') {
+        ++p;
+        ++newlines;
+        break;
+      }
+      if (buf[p] == '\r') {
+        if (p + 1 == end_) {
+          if (!at_eof) return Parse::kNeedMore;
+          ++p;
+          break;
+        }
+        if (buf[p + 1] == '\n') {
+          p += 2;
+          ++newlines;
+          break;
+        }
+      }
+      record_line_ = next_line_;
+      error_ = Error(spans_.size(), StrCat("unexpected character '", std::string_view(buf + p, 1),
+                                           "' after a closing quote"));
+      return Parse::kError;
+    }
+    // Unquoted field: runs to a comma or the end of the line.
+    const size_t start = p;
+    while (p < end_) {
+      const char c = buf[p];
+      if (c == ',' || c == '\n') break;
+      ++p;
+    }
+    if (p == end_ && !at_eof) return Parse::kNeedMore;
+    if (p < end_ && buf[p] == ',') {
+      spans_.push_back(Span{start, p - start, false});
+      ++p;
+      continue;
+    }
+    size_t len = p - start;
+    if (len > 0 && buf[start + len - 1] == '\r') --len;
+    spans_.push_back(Span{start, len, false});
+    if (p < end_) {
+      ++p;
+      ++newlines;
+    }
+    break;
+  }
+  bytes_parsed_ += p - begin_;
+  record_line_ = next_line_;
+  next_line_ += newlines;
+  begin_ = p;
+  if (spans_.size() == 1 && !any_quoted && spans_[0].length == 0) return Parse::kBlank;
+  return Parse::kRecord;
+}
+
+absl::StatusOr<bool> CsvReader::Next() {
+  fields_.clear();
+  while (true) {
+    if (!started_) BR_RETURN_IF_ERROR(Refill());
+    const Parse r = ParseRecord(eof_);
+    switch (r) {
+      case Parse::kEnd:
+        return false;
+      case Parse::kBlank:
+        continue;
+      case Parse::kError:
+        return error_;
+      case Parse::kNeedMore:
+        if (end_ - begin_ > max_record_bytes_) {
+          record_line_ = next_line_;
+          return Error(spans_.size() + 1,
+                       StrCat("record longer than ", max_record_bytes_, " bytes"));
+        }
+        BR_RETURN_IF_ERROR(Refill());
+        continue;
+      case Parse::kRecord:
+        break;
+    }
+    char* const buf = buf_.data();
+    fields_.reserve(spans_.size());
+    for (const Span& s : spans_) {
+      size_t len = s.length;
+      if (s.escaped) {
+        // Collapse doubled quotes in place; the raw bytes are not needed again.
+        char* out = buf + s.begin;
+        const char* in = out;
+        const char* const in_end = in + s.length;
+        while (in < in_end) {
+          *out++ = *in;
+          in += (*in == '"') ? 2 : 1;
+        }
+        len = static_cast<size_t>(out - (buf + s.begin));
+      }
+      fields_.emplace_back(buf + s.begin, len);
+    }
+    return true;
+  }
+}
+
+}  // namespace burnrate
