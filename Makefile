@@ -23,16 +23,8 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-# Starts burnrated in the background on $(DATA_DIR), loads 3 days of demo data through
-# HTTP and prints the address and example requests; `make stop` stops it.
 run: build
-	@./scripts/run-server.sh $(BUILD_DIR) $(DATA_DIR)
-
-.PHONY: stop
-stop:
-	@if [ -f $(BUILD_DIR)/burnrated.pid ] && kill -0 $$(cat $(BUILD_DIR)/burnrated.pid) 2>/dev/null; then \
-	  kill -TERM $$(cat $(BUILD_DIR)/burnrated.pid) && echo "stopped burnrated (pid $$(cat $(BUILD_DIR)/burnrated.pid))"; \
-	else echo "no burnrated started by make run is running"; fi
+	$(BUILD_DIR)/tools/burnrate demo --data-dir $(DATA_DIR)
 
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b --benchmark_min_time=0.2 || exit 1; done
@@ -50,12 +42,7 @@ tsa: deps
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
-check-# clang's -Wthread-safety over the whole tree (checks ABSL_GUARDED_BY and friends).
-tsa: deps
-	CXX=clang++ cmake -S . -B build/tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBURNRATE_WERROR=ON -DBURNRATE_BUILD_BENCHMARKS=OFF
-	cmake --build build/tsa -j $(JOBS)
-
-format:
+check-format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
 
 clean:
