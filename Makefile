@@ -23,8 +23,16 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
+# Starts burnrated in the background on $(DATA_DIR), loads 3 days of demo data through
+# HTTP and prints the address and example requests; `make stop` stops it.
 run: build
-	$(BUILD_DIR)/tools/burnrate demo --data-dir $(DATA_DIR)
+	@./scripts/run-server.sh $(BUILD_DIR) $(DATA_DIR)
+
+.PHONY: stop
+stop:
+	@if [ -f $(BUILD_DIR)/burnrated.pid ] && kill -0 $$(cat $(BUILD_DIR)/burnrated.pid) 2>/dev/null; then \
+	  kill -TERM $$(cat $(BUILD_DIR)/burnrated.pid) && echo "stopped burnrated (pid $$(cat $(BUILD_DIR)/burnrated.pid))"; \
+	else echo "no burnrated started by make run is running"; fi
 
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b --benchmark_min_time=0.2 || exit 1; done

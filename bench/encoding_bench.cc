@@ -1,5 +1,6 @@
 // Throughput of the column encodings (values per second, one 8192-row block at a time)
-// and of reading and summing a money column through SegmentReader.
+// and of reading and summing a money column through SegmentReader, for long series and for
+// many short ones sharing blocks.
 //
 //   bench/encoding_bench --benchmark_min_time=0.2
 //
@@ -98,7 +99,7 @@ void BM_DecodeTimes(benchmark::State& state) {
   EncodeTimes(times, &bytes);
   std::vector<int64_t> out(kBlock);
   for (auto _ : state) {
-    if (!DecodeInt64s(ColumnEncoding::kTimeDeltaOfDelta, bytes, kBlock, out.data()).ok()) {
+    if (!DecodeInt64s(ColumnEncoding::kTimeScaledDelta, bytes, kBlock, out.data()).ok()) {
       state.SkipWithError("decode failed");
     }
     benchmark::DoNotOptimize(out.data());
@@ -168,14 +169,11 @@ void BM_DecodeUtilisation(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeUtilisation);
 
-// A segment of 64 series x 16Ki minutes (11 days) of one money field, in a temporary
+// A segment of `series` series x `rows` minutes of one money field, in a temporary
 // directory that lives as long as the process.
 class MoneySegment {
  public:
-  static constexpr uint32_t kSeries = 64;
-  static constexpr size_t kRows = 16384;
-
-  explicit MoneySegment(int64_t shape) {
+  MoneySegment(int64_t shape, uint32_t series, size_t rows) : rows_(series * rows) {
     const char* tmp = std::getenv("TMPDIR");
     dir_ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/encoding-bench-XXXXXX";
     if (mkdtemp(dir_.data()) == nullptr) std::abort();
@@ -184,11 +182,11 @@ class MoneySegment {
     auto writer = SegmentWriter::Create(
         fs, path_, SegmentMeta{"bench", kT0, kT0 + 365 * kMinute * 1440}, SegmentWriterOptions{});
     if (!writer.ok()) std::abort();
-    const auto times = MinuteTimes(kRows, 4);
-    for (uint32_t s = 0; s < kSeries; ++s) {
+    const auto times = MinuteTimes(rows, 4);
+    for (uint32_t s = 0; s < series; ++s) {
       ScanColumn cost;
       cost.type = FieldType::kMoney;
-      cost.ints = shape == 0 ? MoneyWalk(kRows, s) : MoneySteps(kRows, s);
+      cost.ints = shape == 0 ? MoneyWalk(rows, s) : MoneySteps(rows, s);
       const SegmentColumnInput input[] = {{1, "cost", &cost}};
       if (!(*writer)->AddSeries(s + 1, times, input).ok()) std::abort();
     }
@@ -207,8 +205,10 @@ class MoneySegment {
 
   const SegmentReader& reader() const { return *reader_; }
   uint64_t file_size() const { return file_size_; }
+  size_t rows() const { return rows_; }
 
  private:
+  size_t rows_;
   std::string dir_;
   std::string path_;
   uint64_t file_size_ = 0;
@@ -241,7 +241,7 @@ __int128 ExactSum(const std::vector<int64_t>& values) {
 void BM_SegmentReadSumMoney(benchmark::State& state) {
   static MoneySegment* segments[2] = {};
   const int64_t shape = state.range(0);
-  if (segments[shape] == nullptr) segments[shape] = new MoneySegment(shape);
+  if (segments[shape] == nullptr) segments[shape] = new MoneySegment(shape, 64, 16384);
   const SegmentReader& reader = segments[shape]->reader();
   const int64_t fields[] = {1};
   ScanBatch batch;
@@ -268,11 +268,46 @@ void BM_SegmentReadSumMoney(benchmark::State& state) {
     benchmark::DoNotOptimize(sum);
   }
   state.SetItemsProcessed(static_cast<int64_t>(rows));
-  state.counters["file_bytes_per_row"] =
-      static_cast<double>(segments[shape]->file_size()) /
-      static_cast<double>(MoneySegment::kSeries * MoneySegment::kRows);
+  state.counters["file_bytes_per_row"] = static_cast<double>(segments[shape]->file_size()) /
+                                         static_cast<double>(segments[shape]->rows());
 }
 BENCHMARK(BM_SegmentReadSumMoney)->ArgName("steps")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Short-lived series, as a day of the generator's telemetry has them: 16Ki series of 90
+// minutes share blocks. Every series is read in id order, without and with a
+// SegmentReadCache (without one, each read decodes the whole blocks it overlaps).
+void BM_SegmentReadShortSeries(benchmark::State& state) {
+  static MoneySegment* segment = new MoneySegment(0, 16384, 90);
+  const SegmentReader& reader = segment->reader();
+  const int64_t fields[] = {1};
+  ScanBatch batch;
+  batch.columns.resize(1);
+  batch.columns[0].type = FieldType::kMoney;
+  size_t rows = 0;
+  for (auto _ : state) {
+    SegmentReadCache cache;
+    SegmentReadCache* c = state.range(0) != 0 ? &cache : nullptr;
+    __int128 sum = 0;
+    for (size_t s = 0; s < reader.series().size(); ++s) {
+      batch.times.clear();
+      batch.columns[0].ints.clear();
+      if (!reader.ReadSeries(s, INT64_MIN, INT64_MAX, fields, &batch, c).ok()) {
+        state.SkipWithError("read failed");
+      }
+      sum += ExactSum(batch.columns[0].ints);
+      rows += batch.columns[0].ints.size();
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(rows));
+  state.counters["file_bytes_per_row"] =
+      static_cast<double>(segment->file_size()) / static_cast<double>(segment->rows());
+}
+BENCHMARK(BM_SegmentReadShortSeries)
+    ->ArgName("cache")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace burnrate

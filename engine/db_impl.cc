@@ -1067,8 +1067,33 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
     }
   };
 
+  // For each selected series, the (segment, series entry) pairs holding it, in segment order
+  // (partition, then seq): one pass over the segments' series tables instead of a lookup
+  // per (series, segment).
+  uint32_t max_id = 0;
+  for (const Selected& s : selected) max_id = std::max(max_id, s.id);
+  std::vector<int32_t> selected_of(static_cast<size_t>(max_id) + 1, -1);
+  for (size_t k = 0; k < selected.size(); ++k) selected_of[selected[k].id] = static_cast<int32_t>(k);
+  std::vector<std::vector<std::pair<uint32_t, int>>> hits(selected.size());
+  for (size_t g = 0; g < segs.size(); ++g) {
+    const auto& entries = segs[g]->reader->series();
+    for (size_t e = 0; e < entries.size(); ++e) {
+      const uint32_t id = entries[e].series_id;
+      if (id & kRollupSeriesBit) break;  // rollup tables sort after every real series
+      if (id > max_id || selected_of[id] < 0) continue;
+      if (entries[e].max_time < request.min_time || entries[e].min_time > request.max_time) {
+        continue;
+      }
+      hits[selected_of[id]].emplace_back(static_cast<uint32_t>(g), static_cast<int>(e));
+    }
+  }
+
   ScanBatch out, memrows, tmp;
-  for (const Selected& s : selected) {
+  // Series are read in id order, so each segment block is decoded once per scan.
+  SegmentReadCache cache;
+  for (size_t k = 0; k < selected.size(); ++k) {
+    const Selected& s = selected[k];
+    const auto& h = hits[k];
     // Memtable rows (older immutable first, so the newer memtable wins).
     init_batch(&memrows);
     size_t mem_count = 0;
@@ -1081,30 +1106,27 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
                                  &memrows);
     if (imm_count > 0 && mem_count > imm_count) SortAndDedupRows(&memrows);
 
-    size_t seg_i = 0;
+    size_t hit_i = 0;
     size_t mem_i = 0;
     while (true) {
-      // Skip segments without this series.
-      while (seg_i < segs.size() && segs[seg_i]->reader->FindSeries(s.id) < 0) ++seg_i;
-      const bool have_seg = seg_i < segs.size();
+      const bool have_seg = hit_i < h.size();
       const bool have_mem = mem_i < memrows.times.size();
       if (!have_seg && !have_mem) break;
       TimestampNs pstart;
       if (have_seg && have_mem) {
-        pstart = std::min(segs[seg_i]->meta.partition_start,
+        pstart = std::min(segs[h[hit_i].first]->meta.partition_start,
                           SafePartitionStart(memrows.times[mem_i], partition_duration));
       } else if (have_seg) {
-        pstart = segs[seg_i]->meta.partition_start;
+        pstart = segs[h[hit_i].first]->meta.partition_start;
       } else {
         pstart = SafePartitionStart(memrows.times[mem_i], partition_duration);
       }
       const TimestampNs pend = PartitionEnd(pstart, partition_duration);
       // Sources in this partition, oldest first.
       std::vector<std::pair<const SegmentHandle*, int>> part_segs;
-      while (seg_i < segs.size() && segs[seg_i]->meta.partition_start == pstart) {
-        const int idx = segs[seg_i]->reader->FindSeries(s.id);
-        if (idx >= 0) part_segs.emplace_back(segs[seg_i], idx);
-        ++seg_i;
+      while (hit_i < h.size() && segs[h[hit_i].first]->meta.partition_start == pstart) {
+        part_segs.emplace_back(segs[h[hit_i].first], h[hit_i].second);
+        ++hit_i;
       }
       size_t mem_end = mem_i;
       while (mem_end < memrows.times.size() &&
@@ -1116,8 +1138,8 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
       out.series_id = s.id;
       out.tags = s.tags;
       for (const auto& [h, idx] : part_segs) {
-        BR_RETURN_IF_ERROR(
-            h->reader->ReadSeries(idx, request.min_time, request.max_time, field_ids, &out));
+        BR_RETURN_IF_ERROR(h->reader->ReadSeries(idx, request.min_time, request.max_time, field_ids,
+                                                 &out, &cache));
       }
       if (mem_end > mem_i) {
         out.times.insert(out.times.end(), memrows.times.begin() + mem_i,

@@ -34,11 +34,11 @@ std::vector<std::pair<uint32_t, FieldType>> DataColumns(const SegmentReader& r) 
 
 // Reads every row of series entry `idx` of `r` (all data columns in `cols`) into *out.
 absl::Status ReadAllRows(const SegmentReader& r, size_t idx,
-                         const std::vector<std::pair<uint32_t, FieldType>>& cols,
-                         ScanBatch* out) {
+                         const std::vector<std::pair<uint32_t, FieldType>>& cols, ScanBatch* out,
+                         SegmentReadCache* cache) {
   std::vector<int64_t> ids;
   for (const auto& [id, type] : cols) ids.push_back(id);
-  return r.ReadSeries(idx, INT64_MIN, INT64_MAX, ids, out);
+  return r.ReadSeries(idx, INT64_MIN, INT64_MAX, ids, out, cache);
 }
 
 void InitBatch(const std::vector<std::pair<uint32_t, FieldType>>& cols, ScanBatch* b) {
@@ -373,6 +373,7 @@ absl::StatusOr<bool> DbImpl::CompactOnce(bool force) {
   if (!out.ok()) return fail(out.status());
   const auto cols = UnionColumns(inputs);
   ScanBatch batch;
+  SegmentReadCache cache;  // series go in id order: each input block is decoded once
   for (uint32_t sid : RealSeries(inputs)) {
     InitBatch(cols, &batch);
     int sources = 0;
@@ -380,7 +381,7 @@ absl::StatusOr<bool> DbImpl::CompactOnce(bool force) {
       const int idx = h->reader->FindSeries(sid);
       if (idx < 0) continue;
       ++sources;
-      absl::Status s = ReadAllRows(*h->reader, idx, cols, &batch);
+      absl::Status s = ReadAllRows(*h->reader, idx, cols, &batch, &cache);
       if (!s.ok()) return fail(s);
     }
     if (sources > 1) SortAndDedupRows(&batch);
@@ -488,12 +489,13 @@ absl::Status DbImpl::Delete(const DeleteRequest& request) {
     const std::vector<std::shared_ptr<SegmentHandle>> one = {h};
     const auto cols = UnionColumns(one);
     ScanBatch batch;
+    SegmentReadCache cache;
     uint64_t dropped = 0;
     for (size_t idx = 0; idx < h->reader->series().size(); ++idx) {
       const uint32_t sid = h->reader->series()[idx].series_id;
       if (sid & kRollupSeriesBit) continue;
       InitBatch(cols, &batch);
-      absl::Status s = ReadAllRows(*h->reader, idx, cols, &batch);
+      absl::Status s = ReadAllRows(*h->reader, idx, cols, &batch, &cache);
       if (!s.ok()) return cleanup(s);
       if (victims.contains(sid)) {
         ScanBatch kept;

@@ -1,8 +1,10 @@
 // Db::ScanRollups: per-bucket aggregates from stored rollups where they are exact, raw rows
 // elsewhere.
 #include <algorithm>
+#include <memory>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
@@ -66,22 +68,21 @@ bool AppendStoredBucket(const ScanBatch& t, size_t r, RollupBatch* out) {
   for (size_t f = 0; f < nf; ++f) {
     const ScanColumn& count = t.columns[2 + f * 4];
     if (!count.IsValid(r) || count.ints[r] == 0) continue;
-    RollupColumn one;
-    one.type = out->columns[f].type;
-    one.counts.push_back(count.ints[r]);
     const ScanColumn& sum = t.columns[2 + f * 4 + 1];
     const ScanColumn& mn = t.columns[2 + f * 4 + 2];
     const ScanColumn& mx = t.columns[2 + f * 4 + 3];
-    if (one.type == FieldType::kFloat) {
-      one.float_sums.push_back(sum.floats[r]);
-      one.float_mins.push_back(mn.floats[r]);
-      one.float_maxs.push_back(mx.floats[r]);
+    RollupColumn& c = out->columns[f];
+    const bool first = c.counts[i] == 0;
+    c.counts[i] += count.ints[r];
+    if (c.type == FieldType::kFloat) {
+      c.float_sums[i] += sum.floats[r];
+      c.float_mins[i] = first ? mn.floats[r] : std::min(c.float_mins[i], mn.floats[r]);
+      c.float_maxs[i] = first ? mx.floats[r] : std::max(c.float_maxs[i], mx.floats[r]);
     } else {
-      one.int_sums.push_back(sum.ints[r]);
-      one.int_mins.push_back(mn.ints[r]);
-      one.int_maxs.push_back(mx.ints[r]);
+      c.int_sums[i] += sum.ints[r];
+      c.int_mins[i] = first ? mn.ints[r] : std::min(c.int_mins[i], mn.ints[r]);
+      c.int_maxs[i] = first ? mx.ints[r] : std::max(c.int_maxs[i], mx.ints[r]);
     }
-    MergeRollupBucket(one, 0, &out->columns[f], i);
   }
   return true;
 }
@@ -99,10 +100,12 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
   const ScanRequest& req = request.scan;
   const int64_t width = RollupWidthNs(request.level);
   BR_ASSIGN_OR_RETURN(SeriesMatcher matcher, SeriesMatcher::Create(req.tag_matchers));
+  // Tags are materialised only when the series is emitted, and memtable rows only for
+  // series the memtable has: a month of minute data can select 100,000 series.
   struct Selected {
     uint32_t id;
-    std::vector<Tag> tags;
-    ScanBatch mem;  // memtable rows in range, sorted, last write applied
+    std::vector<Tag> tags;  // filled when first needed (or by series_filter)
+    std::unique_ptr<ScanBatch> mem;  // memtable rows in range, sorted; null when none
   };
   std::vector<Selected> selected;
   std::vector<int64_t> field_ids;
@@ -135,9 +138,12 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
     }
     for (uint32_t sid : meas.series_ids) {
       if (!matcher.Matches(db, sid)) continue;
-      std::vector<Tag> tags = db.SeriesTags(sid);
-      if (req.series_filter && !req.series_filter(tags)) continue;
-      selected.push_back(Selected{sid, std::move(tags), {}});
+      std::vector<Tag> tags;
+      if (req.series_filter) {
+        tags = db.SeriesTags(sid);
+        if (!req.series_filter(tags)) continue;
+      }
+      selected.push_back(Selected{sid, std::move(tags), nullptr});
     }
     return absl::OkStatus();
   }));
@@ -180,46 +186,93 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
       partitions.insert(h->meta.partition_start);
     }
   }
-  for (Selected& s : selected) {
-    init_rows(&s.mem);
+  uint32_t max_id = 0;
+  for (const Selected& s : selected) max_id = std::max(max_id, s.id);
+  std::vector<int32_t> selected_of(static_cast<size_t>(max_id) + 1, -1);
+  for (size_t k = 0; k < selected.size(); ++k) selected_of[selected[k].id] = static_cast<int32_t>(k);
+  std::map<TimestampNs, std::vector<size_t>> mem_partitions;  // selected indexes with rows
+  for (size_t k = 0; k < selected.size(); ++k) {
+    Selected& s = selected[k];
+    const bool in_imm = imm && imm->HasSeries(db_id, s.id);
+    if (!in_imm && !mem->HasSeries(db_id, s.id)) continue;
+    s.mem = std::make_unique<ScanBatch>();
+    init_rows(s.mem.get());
     size_t imm_count = 0;
-    if (imm) {
-      imm_count = imm->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, &s.mem);
+    if (in_imm) {
+      imm_count =
+          imm->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, s.mem.get());
     }
-    const size_t total =
-        imm_count + mem->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, &s.mem);
-    if (imm_count > 0 && total > imm_count) SortAndDedupRows(&s.mem);
-    for (TimestampNs t : s.mem.times) partitions.insert(SafePartitionStart(t, partition_duration));
+    const size_t total = imm_count + mem->ReadSeries(db_id, s.id, req.min_time, req.max_time,
+                                                     field_ids, s.mem.get());
+    if (imm_count > 0 && total > imm_count) SortAndDedupRows(s.mem.get());
+    for (TimestampNs t : s.mem->times) {
+      const TimestampNs p = SafePartitionStart(t, partition_duration);
+      partitions.insert(p);
+      auto& list = mem_partitions[p];
+      if (list.empty() || list.back() != k) list.push_back(k);
+    }
   }
 
   std::vector<Range> from_rollups, from_raw;
   ScanBatch rows;
   RollupBatch out;
+  SegmentReadCache cache;
   for (const TimestampNs pstart : partitions) {
     const TimestampNs pend = PartitionEnd(pstart, partition_duration);
     const TimestampNs lo = std::max(req.min_time, pstart);
     const TimestampNs hi = pend == INT64_MAX ? req.max_time : std::min(req.max_time, pend - 1);
     const std::vector<const SegmentHandle*>& psegs = segs_by_partition[pstart];
     std::vector<StoredTable> tables(psegs.size());
-    for (const Selected& s : selected) {
-      std::vector<std::pair<size_t, int>> part_segs;  // (index into psegs, series entry)
-      for (size_t i = 0; i < psegs.size(); ++i) {
-        const int idx = psegs[i]->reader->FindSeries(s.id);
-        if (idx >= 0) part_segs.emplace_back(i, idx);
+    // The selected series present here: from the segments' series tables (one pass each)
+    // and from memtable rows. Series absent from this partition cost nothing.
+    // (selected index, psegs index, series entry); entry -1 marks memtable rows only.
+    std::vector<std::tuple<size_t, size_t, int>> present;
+    for (size_t i = 0; i < psegs.size(); ++i) {
+      const auto& entries = psegs[i]->reader->series();
+      for (size_t e = 0; e < entries.size(); ++e) {
+        const uint32_t id = entries[e].series_id;
+        if (id & kRollupSeriesBit) break;  // the rollup tables sort last
+        if (id > max_id || selected_of[id] < 0) continue;
+        present.emplace_back(static_cast<size_t>(selected_of[id]), i, static_cast<int>(e));
       }
-      const auto mem_lo = std::lower_bound(s.mem.times.begin(), s.mem.times.end(), lo);
-      const auto mem_hi = std::upper_bound(mem_lo, s.mem.times.end(), hi);
-      const size_t mem_b = mem_lo - s.mem.times.begin();
-      const size_t mem_e = mem_hi - s.mem.times.begin();
+    }
+    for (size_t k : mem_partitions[pstart]) present.emplace_back(k, 0, -1);
+    std::sort(present.begin(), present.end());
+    std::vector<std::pair<size_t, int>> part_segs;
+    for (size_t p = 0; p < present.size();) {
+      const size_t k = std::get<0>(present[p]);
+      part_segs.clear();
+      for (; p < present.size() && std::get<0>(present[p]) == k; ++p) {
+        if (std::get<2>(present[p]) >= 0) {
+          part_segs.emplace_back(std::get<1>(present[p]), std::get<2>(present[p]));
+        }
+      }
+      const Selected& s = selected[k];
+      size_t mem_b = 0, mem_e = 0;
+      if (s.mem) {
+        const auto mem_lo = std::lower_bound(s.mem->times.begin(), s.mem->times.end(), lo);
+        const auto mem_hi = std::upper_bound(mem_lo, s.mem->times.end(), hi);
+        mem_b = mem_lo - s.mem->times.begin();
+        mem_e = mem_hi - s.mem->times.begin();
+      }
       if (part_segs.empty() && mem_b == mem_e) continue;
 
-      out = RollupBatch{};
+      // Reused across batches: clearing keeps the vectors' capacity.
       out.series_id = s.id;
       out.tags = s.tags;
+      out.bucket_starts.clear();
       out.columns.resize(field_ids.size());
       for (size_t i = 0; i < field_ids.size(); ++i) {
-        out.columns[i].name = field_names[i];
-        out.columns[i].type = field_types[i];
+        RollupColumn& c = out.columns[i];
+        c.name = field_names[i];
+        c.type = field_types[i];
+        c.counts.clear();
+        c.int_sums.clear();
+        c.int_mins.clear();
+        c.int_maxs.clear();
+        c.float_sums.clear();
+        c.float_mins.clear();
+        c.float_maxs.clear();
       }
 
       bool stored = false;
@@ -237,7 +290,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
                         : ((c - 2) % 4 == 0 ? FieldType::kInteger : field_types[(c - 2) / 4]);
             }
             BR_RETURN_IF_ERROR(
-                reader.ReadSeries(tidx, INT64_MIN, INT64_MAX, table_columns, &t.rows));
+                reader.ReadSeries(tidx, INT64_MIN, INT64_MAX, table_columns, &t.rows, &cache));
             t.present = true;
           }
         }
@@ -258,7 +311,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
         auto raw = [&](TimestampNs a, TimestampNs b) -> absl::Status {
           if (a > b) return absl::OkStatus();
           init_rows(&rows);
-          BR_RETURN_IF_ERROR(reader.ReadSeries(data_idx, a, b, field_ids, &rows));
+          BR_RETURN_IF_ERROR(reader.ReadSeries(data_idx, a, b, field_ids, &rows, &cache));
           rep->raw_rows_read += rows.times.size();
           AddRange(&from_raw, a, b);
           Accumulate(rows, width, &out);
@@ -287,13 +340,13 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
         // write winning, and aggregate them.
         init_rows(&rows);
         for (const auto& [i, idx] : part_segs) {
-          BR_RETURN_IF_ERROR(psegs[i]->reader->ReadSeries(idx, lo, hi, field_ids, &rows));
+          BR_RETURN_IF_ERROR(psegs[i]->reader->ReadSeries(idx, lo, hi, field_ids, &rows, &cache));
         }
         if (mem_e > mem_b) {
-          rows.times.insert(rows.times.end(), s.mem.times.begin() + mem_b,
-                            s.mem.times.begin() + mem_e);
+          rows.times.insert(rows.times.end(), s.mem->times.begin() + mem_b,
+                            s.mem->times.begin() + mem_e);
           for (size_t c = 0; c < rows.columns.size(); ++c) {
-            AppendColumnRows(s.mem.columns[c], mem_b, mem_e, &rows.columns[c]);
+            AppendColumnRows(s.mem->columns[c], mem_b, mem_e, &rows.columns[c]);
           }
         }
         if (part_segs.size() + (mem_e > mem_b ? 1 : 0) > 1) SortAndDedupRows(&rows);
@@ -301,7 +354,17 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
         AddRange(&from_raw, lo, hi);
         Accumulate(rows, width, &out);
       }
-      if (!out.bucket_starts.empty()) BR_RETURN_IF_ERROR(sink(out));
+      if (!out.bucket_starts.empty()) {
+        if (s.tags.empty()) {
+          Selected& mutable_s = selected[k];
+          BR_RETURN_IF_ERROR(catalog_.Read(req.database, [&](const DatabaseCatalog& db) {
+            if (mutable_s.id < db.series_count()) mutable_s.tags = db.SeriesTags(mutable_s.id);
+            return absl::OkStatus();
+          }));
+          out.tags = mutable_s.tags;
+        }
+        BR_RETURN_IF_ERROR(sink(out));
+      }
     }
   }
   rep->from_rollups = Normalize(std::move(from_rollups));

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <utility>
 
 #include "base/coding.h"
@@ -130,7 +131,8 @@ constexpr std::array<DeltaFn, sizeof...(W) + 1> MakeDeltaTable(std::index_sequen
 constexpr std::array<DeltaFn, 65> kDecodeDeltas = MakeDeltaTable(std::make_index_sequence<64>());
 
 // ---------------------------------------------------------------------------------------
-// Miniblock streams, shared by kTimeDeltaOfDelta and kIntDelta.
+// Miniblock streams, used by kIntDelta (and through it by kTimeScaledDelta and
+// kFloatDecimal).
 //
 // A miniblock of count numbers (int64 bit patterns): zigzag varint min; the width byte;
 // varint exception count; the residuals number - min bit-packed in `width` bits each (0
@@ -205,7 +207,7 @@ Spread SpreadOf(const uint64_t* numbers, size_t count) {
 }
 
 // The cheapest plan for a miniblock: the minimum as base, or one of the few smallest
-// numbers when dropping those below it narrows the spread (they become exceptions).
+// numbers (those below it become exceptions).
 MiniblockPlan PlanMiniblock(const uint64_t* numbers, size_t count, const Spread& spread) {
   const auto* v = reinterpret_cast<const int64_t*>(numbers);
   // Narrow miniblocks cannot get much cheaper; skip the search.
@@ -226,11 +228,17 @@ MiniblockPlan PlanMiniblock(const uint64_t* numbers, size_t count, const Spread&
     for (; p > 0 && low[p - 1] > x; --p) low[p] = low[p - 1];
     low[p] = x;
   }
-  for (size_t e : {size_t{1}, size_t{2}, size_t{4}, size_t{8}}) {
-    if (e >= k || low[e] == low[e - 1]) continue;
+  // A base is worth planning when the numbers below it lie far from it (a step back in
+  // time, a price drop), or when dropping them narrows the spread.
+  int tries = 0;
+  for (size_t e = 1; e < k && tries < 4; ++e) {
+    if (low[e] == low[e - 1]) continue;
     const int narrowed = static_cast<int>(
         std::bit_width(static_cast<uint64_t>(spread.max) - static_cast<uint64_t>(low[e])));
-    if (narrowed >= spread.width) continue;
+    const int gap = static_cast<int>(
+        std::bit_width(static_cast<uint64_t>(low[e]) - static_cast<uint64_t>(low[0])));
+    if (narrowed >= spread.width && gap + 2 < spread.width) continue;
+    ++tries;
     const MiniblockPlan plan = PlanForMin(v, count, low[e]);
     if (plan.bytes < best.bytes) best = plan;
   }
@@ -331,98 +339,6 @@ void FillArithmetic(uint64_t base, uint64_t step, size_t count, int64_t* out) {
 }
 
 // ---------------------------------------------------------------------------------------
-// kTimeDeltaOfDelta: zigzag varint first value; zigzag varint first delta (n >= 2);
-// miniblocks of the n - 2 second differences (never direct).
-
-void EncodeTimeStream(std::span<const int64_t> values, std::string* out) {
-  const size_t n = values.size();
-  if (n == 0) return;
-  const auto* v = reinterpret_cast<const uint64_t*>(values.data());
-  PutVarint64(out, ZigZagEncode(values[0]));
-  if (n == 1) return;
-  uint64_t prev_delta = v[1] - v[0];
-  PutVarint64(out, ZigZagEncode(static_cast<int64_t>(prev_delta)));
-  uint64_t dd[kMiniblock];
-  for (size_t i = 2; i < n; i += kMiniblock) {
-    const size_t count = std::min(kMiniblock, n - i);
-    for (size_t j = 0; j < count; ++j) {
-      const uint64_t delta = v[i + j] - v[i + j - 1];
-      dd[j] = delta - prev_delta;
-      prev_delta = delta;
-    }
-    PutMiniblock(dd, count, PlanMiniblock(dd, count, SpreadOf(dd, count)), /*direct=*/false, out);
-  }
-}
-
-// With kStrict, also fails unless the values increase strictly (as int64). The check
-// rides along with decoding: per value only in irregular miniblocks, once per regular one.
-template <bool kStrict>
-absl::Status DecodeTimeStream(std::string_view in, size_t n, int64_t* out) {
-  constexpr std::string_view kName = "time delta-of-delta";
-  Decoder d(in);
-  if (n == 0) {
-    if (!in.empty()) return Corrupt(kName, "trailing bytes", 0);
-    return absl::OkStatus();
-  }
-  uint64_t zz;
-  if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first value", 0);
-  uint64_t acc = static_cast<uint64_t>(ZigZagDecode(zz));
-  out[0] = static_cast<int64_t>(acc);
-  bool bad = false;
-  // Adds delta to acc (mod 2^64); with kStrict notes when the result is not larger.
-  auto step = [&](uint64_t* a, uint64_t delta) {
-    const uint64_t next = *a + delta;
-    if constexpr (kStrict) bad |= static_cast<int64_t>(next) <= static_cast<int64_t>(*a);
-    *a = next;
-  };
-  if (n >= 2) {
-    if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first delta", 1);
-    uint64_t delta = static_cast<uint64_t>(ZigZagDecode(zz));
-    step(&acc, delta);
-    out[1] = static_cast<int64_t>(acc);
-    alignas(64) uint64_t residuals[kMiniblock];
-    for (size_t i = 2; i < n; i += kMiniblock) {
-      const size_t count = std::min(kMiniblock, n - i);
-      MiniblockHeader h;
-      if (!ReadMiniblockHeader(&d, count, &h) || h.direct) {
-        return Corrupt(kName, "malformed miniblock", i);
-      }
-      int64_t* o = out + i;
-      if (h.width == 0 && h.exceptions == 0 && h.min == 0) {
-        // Regular intervals: the common case for minute data.
-        if constexpr (kStrict) {
-          // Flipping the sign bit maps int64 order onto uint64 order: the values increase
-          // iff the step is nonzero and the last one does not wrap.
-          const auto last = static_cast<unsigned __int128>(acc ^ (uint64_t{1} << 63)) +
-                            static_cast<unsigned __int128>(count) * delta;
-          bad |= delta == 0 || last > std::numeric_limits<uint64_t>::max();
-        }
-        FillArithmetic(acc, delta, count, o);
-        acc += count * delta;
-      } else if (h.width == 0 && h.exceptions == 0) {
-        for (size_t j = 0; j < count; ++j) {
-          delta += h.min;
-          step(&acc, delta);
-          o[j] = static_cast<int64_t>(acc);
-        }
-      } else {
-        if (!ReadResiduals(&d, count, h, residuals)) {
-          return Corrupt(kName, "malformed miniblock", i);
-        }
-        for (size_t j = 0; j < count; ++j) {
-          delta += h.min + residuals[j];
-          step(&acc, delta);
-          o[j] = static_cast<int64_t>(acc);
-        }
-      }
-    }
-  }
-  if (!d.done()) return Corrupt(kName, "trailing bytes", n);
-  if (bad) return absl::DataLossError(StrCat(kName, ": times do not increase"));
-  return absl::OkStatus();
-}
-
-// ---------------------------------------------------------------------------------------
 // kIntDelta: zigzag varint first value; miniblocks of values 1..n-1, each holding either
 // deltas to the previous value or the values themselves, whichever packs narrower.
 
@@ -449,8 +365,35 @@ void EncodeIntStream(std::span<const int64_t> values, std::string* out) {
   }
 }
 
-absl::Status DecodeIntStream(std::string_view in, size_t n, int64_t* out) {
+// Decodes the n values v_i of a kIntDelta stream. With kScaled it writes base + scale * v_i
+// (mod 2^64) instead, fused with the decoding so that regular steps stay a fill, and
+// requires v_0 == 0 (the time encoding's offsets). With kIncreasing (and kScaled) it also
+// fails unless the values written increase strictly (as int64) but at the indexes in
+// `breaks`: checked once for a regular miniblock, per value for the others.
+template <bool kScaled, bool kIncreasing = false>
+absl::Status DecodeIntStream(std::string_view in, size_t n, int64_t* out, uint64_t base = 0,
+                             uint64_t scale = 1, std::span<const uint32_t> breaks = {}) {
+  static_assert(kScaled || !kIncreasing);
   constexpr std::string_view kName = "int delta";
+  bool bad = false;
+  size_t next_break = 0;  // breaks before it lie before the values checked so far
+  // Checks out[k] > out[k - 1] for k in [from, to), except at breaks.
+  auto check = [&](size_t from, size_t to) {
+    while (from < to) {
+      while (next_break < breaks.size() && breaks[next_break] < from) ++next_break;
+      const bool cut = next_break < breaks.size() && breaks[next_break] < to;
+      const size_t stop = cut ? breaks[next_break] : to;
+      for (size_t k = from; k < stop; ++k) bad |= out[k] <= out[k - 1];
+      from = cut ? stop + 1 : to;
+    }
+  };
+  auto emit = [&](uint64_t v) {
+    if constexpr (kScaled) {
+      return static_cast<int64_t>(base + scale * v);
+    } else {
+      return static_cast<int64_t>(v);
+    }
+  };
   Decoder d(in);
   if (n == 0) {
     if (!in.empty()) return Corrupt(kName, "trailing bytes", 0);
@@ -459,7 +402,8 @@ absl::Status DecodeIntStream(std::string_view in, size_t n, int64_t* out) {
   uint64_t zz;
   if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first value", 0);
   uint64_t acc = static_cast<uint64_t>(ZigZagDecode(zz));
-  out[0] = static_cast<int64_t>(acc);
+  if (kScaled && acc != 0) return Corrupt(kName, "scaled offsets do not start at 0", 0);
+  out[0] = emit(acc);
   alignas(64) uint64_t residuals[kMiniblock];
   for (size_t i = 1; i < n; i += kMiniblock) {
     const size_t count = std::min(kMiniblock, n - i);
@@ -469,30 +413,123 @@ absl::Status DecodeIntStream(std::string_view in, size_t n, int64_t* out) {
     const uint64_t min = h.min;
     if (h.exceptions == 0 && h.width == 0) {
       if (h.direct) {
-        for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(min);
+        for (size_t j = 0; j < count; ++j) o[j] = emit(min);
         acc = min;
       } else {
-        FillArithmetic(acc, min, count, o);
+        const auto prev = static_cast<uint64_t>(emit(acc));
+        FillArithmetic(prev, kScaled ? scale * min : min, count, o);
         acc += count * min;
+        if constexpr (kIncreasing) {
+          // Increasing from o[-1] on iff the step is positive and the last value does not
+          // pass INT64_MAX (the step fits 126 bits and count <= 128, so no overflow).
+          const __int128 step = static_cast<__int128>(scale) * static_cast<int64_t>(min);
+          const bool regular = step > 0 && step <= std::numeric_limits<int64_t>::max() &&
+                               static_cast<int64_t>(prev) + step * static_cast<__int128>(count) <=
+                                   std::numeric_limits<int64_t>::max();
+          if (!regular) check(i, i + count);
+        }
       }
+      if (kIncreasing && h.direct) check(i, i + count);
       continue;
     }
     if (h.exceptions == 0 && !h.direct && h.in_place) {
       kDecodeDeltas[h.width](h.packed, min, &acc, o);
+      if constexpr (kScaled) {
+        for (size_t j = 0; j < count; ++j) o[j] = emit(static_cast<uint64_t>(o[j]));
+      }
+      if constexpr (kIncreasing) check(i, i + count);
       continue;
     }
     if (!ReadResiduals(&d, count, h, residuals)) return Corrupt(kName, "malformed miniblock", i);
     if (h.direct) {
-      for (size_t j = 0; j < count; ++j) o[j] = static_cast<int64_t>(min + residuals[j]);
-      acc = static_cast<uint64_t>(o[count - 1]);
+      for (size_t j = 0; j < count; ++j) o[j] = emit(min + residuals[j]);
+      acc = min + residuals[count - 1];
     } else {
       for (size_t j = 0; j < count; ++j) {
         acc += min + residuals[j];
-        o[j] = static_cast<int64_t>(acc);
+        o[j] = emit(acc);
       }
     }
+    if constexpr (kIncreasing) check(i, i + count);
   }
   if (!d.done()) return Corrupt(kName, "trailing bytes", n);
+  if (bad) return absl::DataLossError("times do not increase");
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------
+// kTimeScaledDelta: zigzag varint t_0; for n >= 2, varint unit u (1 <= u < 2^63), then the
+// kIntDelta stream of s_0 .. s_{n-1} with s_0 = 0 and s_i = s_{i-1} + (t_i - t_{i-1}) / u,
+// so that t_i = t_0 + u * s_i (mod 2^64). u is the greatest common divisor of the steps:
+// minute data counts in minutes, so the step back where one series' rows end and the next
+// one's begin is a small number rather than a 40-bit one.
+
+// The greatest common divisor of the steps between consecutive values (int64 differences,
+// mod 2^64); 1 when every step is 0 or the divisor does not fit int64.
+uint64_t StepUnit(std::span<const int64_t> values) {
+  uint64_t g = 0;
+  uint64_t last = 0;  // a magnitude known to be a multiple of g
+  for (size_t i = 1; i < values.size(); ++i) {
+    const auto d = static_cast<int64_t>(static_cast<uint64_t>(values[i]) -
+                                        static_cast<uint64_t>(values[i - 1]));
+    const uint64_t magnitude = d < 0 ? 0 - static_cast<uint64_t>(d) : static_cast<uint64_t>(d);
+    if (magnitude == last || (g != 0 && magnitude % g == 0)) continue;
+    g = std::gcd(g, magnitude);
+    if (g == 1) return 1;
+    last = magnitude;
+  }
+  return g == 0 || g > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? 1 : g;
+}
+
+void EncodeTimeStream(std::span<const int64_t> values, std::string* out) {
+  const size_t n = values.size();
+  if (n == 0) return;
+  PutVarint64(out, ZigZagEncode(values[0]));
+  if (n == 1) return;
+  const uint64_t unit = StepUnit(values);
+  PutVarint64(out, unit);
+  std::unique_ptr<int64_t[]> scaled(new int64_t[n]);
+  uint64_t s = 0;
+  scaled[0] = 0;
+  int64_t last_step = 0, last_quotient = 0;  // a division costs more than the rest per value
+  for (size_t i = 1; i < n; ++i) {
+    const auto d = static_cast<int64_t>(static_cast<uint64_t>(values[i]) -
+                                        static_cast<uint64_t>(values[i - 1]));
+    if (d != last_step) {
+      last_step = d;
+      last_quotient = d / static_cast<int64_t>(unit);
+    }
+    s += static_cast<uint64_t>(last_quotient);
+    scaled[i] = static_cast<int64_t>(s);
+  }
+  EncodeIntStream(std::span<const int64_t>(scaled.get(), n), out);
+}
+
+template <bool kIncreasing>
+absl::Status DecodeTimeStream(std::string_view in, size_t n, std::span<const uint32_t> breaks,
+                              int64_t* out) {
+  constexpr std::string_view kName = "time scaled delta";
+  Decoder d(in);
+  if (n == 0) {
+    if (!in.empty()) return Corrupt(kName, "trailing bytes", 0);
+    return absl::OkStatus();
+  }
+  uint64_t zz;
+  if (!d.GetVarint64(&zz)) return Corrupt(kName, "bad first value", 0);
+  const auto first = static_cast<uint64_t>(ZigZagDecode(zz));
+  if (n == 1) {
+    if (!d.done()) return Corrupt(kName, "trailing bytes", 1);
+    out[0] = static_cast<int64_t>(first);
+    return absl::OkStatus();
+  }
+  uint64_t unit;
+  if (!d.GetVarint64(&unit) || unit == 0 ||
+      unit > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Corrupt(kName, "bad unit", 1);
+  }
+  absl::Status s =
+      DecodeIntStream<true, kIncreasing>(in.substr(d.offset()), n, out, first, unit, breaks);
+  if (!s.ok()) return absl::DataLossError(StrCat(kName, ": ", s.message()));
   return absl::OkStatus();
 }
 
@@ -585,7 +622,7 @@ absl::Status DecodeDecimal(std::string_view in, size_t n, double* out) {
   const uint8_t e = static_cast<uint8_t>(in[0]);
   if (e > kMaxDecimalExponent) return Corrupt("float decimal", "bad exponent", 0);
   std::unique_ptr<int64_t[]> ints(new int64_t[n]);
-  absl::Status s = DecodeIntStream(in.substr(1), n, ints.get());
+  absl::Status s = DecodeIntStream<false>(in.substr(1), n, ints.get());
   if (!s.ok()) return s;
   const double p = kPow10[e];
   for (size_t i = 0; i < n; ++i) out[i] = static_cast<double>(ints[i]) / p;
@@ -667,7 +704,7 @@ absl::Status DecodeStringStream(std::string_view in, size_t n, std::vector<std::
 }  // namespace
 
 bool IsColumnEncoding(uint8_t id) {
-  return id >= static_cast<uint8_t>(ColumnEncoding::kTimeDeltaOfDelta) &&
+  return id >= static_cast<uint8_t>(ColumnEncoding::kTimeScaledDelta) &&
          id <= static_cast<uint8_t>(ColumnEncoding::kStringPlain);
 }
 
@@ -717,16 +754,17 @@ void EncodeStrings(std::span<const std::string> values, std::string* out) {
 
 void EncodeBitmap(std::span<const uint8_t> flags, std::string* out) { PutBits(flags, out); }
 
-absl::Status DecodeIncreasingTimes(std::string_view in, size_t n, int64_t* out) {
-  return DecodeTimeStream<true>(in, n, out);
+absl::Status DecodeIncreasingTimes(std::string_view in, size_t n, std::span<const uint32_t> breaks,
+                                   int64_t* out) {
+  return DecodeTimeStream<true>(in, n, breaks, out);
 }
 
 absl::Status DecodeInt64s(ColumnEncoding encoding, std::string_view in, size_t n, int64_t* out) {
   switch (encoding) {
-    case ColumnEncoding::kTimeDeltaOfDelta:
-      return DecodeTimeStream<false>(in, n, out);
+    case ColumnEncoding::kTimeScaledDelta:
+      return DecodeTimeStream<false>(in, n, {}, out);
     case ColumnEncoding::kIntDelta:
-      return DecodeIntStream(in, n, out);
+      return DecodeIntStream<false>(in, n, out);
     case ColumnEncoding::kBoolBitmap:
       if (!CheckBitmap(in, n)) return Corrupt("bool bitmap", "bad size or padding", 0);
       ExpandBits(in, n, out);

@@ -23,19 +23,20 @@ namespace burnrate {
 
 // Identifies a value encoding in a chunk header. Persisted: never renumber.
 enum class ColumnEncoding : uint8_t {
-  kTimeDeltaOfDelta = 1,  // int64: delta-of-delta, bit-packed miniblocks
-  kIntDelta = 2,          // int64: per miniblock deltas or frame-of-reference, bit-packed
-  kFloatDecimal = 3,      // double: decimal scaling to integers (ALP-like), then kIntDelta
-  kFloatXor = 4,          // double: XOR with the previous value, byte aligned
-  kBoolBitmap = 5,        // 0/1: one bit per value
-  kStringPlain = 6,       // strings: varint lengths, then the bytes
+  kTimeScaledDelta = 1,  // int64: deltas in a common unit, bit-packed miniblocks
+  kIntDelta = 2,         // int64: per miniblock deltas or frame-of-reference, bit-packed
+  kFloatDecimal = 3,     // double: decimal scaling to integers (ALP-like), then kIntDelta
+  kFloatXor = 4,         // double: XOR with the previous value, byte aligned
+  kBoolBitmap = 5,       // 0/1: one bit per value
+  kStringPlain = 6,      // strings: varint lengths, then the bytes
 };
 
 // True when `id` names a ColumnEncoding.
 bool IsColumnEncoding(uint8_t id);
 
-// Timestamps: any int64 values round-trip; regular steps cost 3 bytes per 128 values, and
-// an occasional gap a few bytes more.
+// Timestamps: any int64 values round-trip, in any order. Regular steps cost 3 bytes per 128
+// values; a gap or a step back (where one series' rows end and the next one's begin) costs
+// a few bytes more, as the steps are counted in their greatest common divisor.
 void EncodeTimes(std::span<const int64_t> values, std::string* out);
 
 // Any int64 values (also uint64 bit patterns, money units); arithmetic wraps, so extremes
@@ -55,18 +56,21 @@ void EncodeStrings(std::span<const std::string> values, std::string* out);
 // One bit per flag (nonzero = 1), least significant bit first, ceil(n/8) bytes.
 void EncodeBitmap(std::span<const uint8_t> flags, std::string* out);
 
-// Decodes exactly n values of an int64 encoding (kTimeDeltaOfDelta, kIntDelta,
+// Decodes exactly n values of an int64 encoding (kTimeScaledDelta, kIntDelta,
 // kBoolBitmap) into out[0, n).
 [[nodiscard]] absl::Status DecodeInt64s(ColumnEncoding encoding, std::string_view in, size_t n,
                                         int64_t* out);
 
+// Decodes exactly n values of kTimeScaledDelta like DecodeInt64s, and also returns
+// kDataLoss unless they increase strictly, except at the indexes in `breaks` (strictly
+// increasing, each in [1, n)): where one series' rows end and the next one's begin. Checked
+// while decoding, once per regular miniblock.
+[[nodiscard]] absl::Status DecodeIncreasingTimes(std::string_view in, size_t n,
+                                                 std::span<const uint32_t> breaks, int64_t* out);
+
 // Decodes exactly n values of kFloatDecimal or kFloatXor into out[0, n).
 [[nodiscard]] absl::Status DecodeDoubles(ColumnEncoding encoding, std::string_view in, size_t n,
                                          double* out);
-
-// Decodes exactly n values of kTimeDeltaOfDelta like DecodeInt64s, and also returns
-// kDataLoss unless they increase strictly (checked while decoding, at little cost).
-[[nodiscard]] absl::Status DecodeIncreasingTimes(std::string_view in, size_t n, int64_t* out);
 
 // Decodes exactly n values of kStringPlain, appending them to *out.
 [[nodiscard]] absl::Status DecodeStrings(ColumnEncoding encoding, std::string_view in, size_t n,

@@ -3,12 +3,14 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "base/coding.h"
@@ -26,7 +28,7 @@ constexpr std::string_view kMagic = "BRSEG001";
 constexpr std::string_view kEndMagic = "BRSEGEND";
 constexpr uint64_t kHeaderSize = 8;
 constexpr uint64_t kTrailerSize = 4 + 8 + 8;  // footer size, footer checksum, end magic
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 
 constexpr uint32_t kMaxBlockRows = 1u << 20;
 // Largest chunk body (everything after the chunk header, before compression).
@@ -196,6 +198,25 @@ class ByteBuffer {
   size_t capacity_ = 0;
 };
 
+// Extends c, whose validity is materialised, with nulls up to `rows` rows.
+void PadWithNulls(ScanColumn* c, size_t rows) {
+  const size_t have = c->valid.size();
+  if (have >= rows) return;
+  const size_t k = rows - have;
+  c->valid.insert(c->valid.end(), k, 0);
+  switch (c->type) {
+    case FieldType::kFloat:
+      c->floats.insert(c->floats.end(), k, 0.0);
+      break;
+    case FieldType::kString:
+      c->strings.resize(c->strings.size() + k);
+      break;
+    default:
+      c->ints.insert(c->ints.end(), k, 0);
+      break;
+  }
+}
+
 }  // namespace
 
 // ===========================================================================================
@@ -205,8 +226,11 @@ struct SegmentWriter::Impl {
   struct ColumnBuild {
     std::string name;
     FieldType type;
-    // Present chunks, by increasing block index; absent ones are filled in by Finish.
-    std::vector<std::pair<uint32_t, fb::ChunkEntry>> chunks;
+    std::vector<fb::ChunkEntry> chunks;  // one per block where the field has a value
+    // The open block's values of this field, with validity always materialised. It covers
+    // the block's first pending.valid.size() rows; the rows after those are null.
+    ScanColumn pending;
+    size_t pending_values = 0;  // valid rows in pending
   };
   enum class State { kOpen, kFailed, kFinished };
 
@@ -223,6 +247,7 @@ struct SegmentWriter::Impl {
   std::vector<fb::SeriesEntry> series;
   std::vector<fb::BlockEntry> blocks;
   std::map<uint32_t, ColumnBuild> columns;
+  std::vector<TimestampNs> pending_times;  // the open block's rows, fewer than block_rows
   bool has_series_id = false;
   uint32_t last_series_id = 0;
   uint64_t row_count = 0;
@@ -279,25 +304,22 @@ struct SegmentWriter::Impl {
     return Write(chunk);
   }
 
-  absl::Status WriteColumnChunk(uint32_t field_id, const ScanColumn& c, size_t begin, size_t end,
-                                uint32_t block_index) {
-    const size_t rows = end - begin;
+  // Writes the chunk of the open block's `rows` rows of *col (at least one of them valid)
+  // as block block_index.
+  absl::Status WriteColumnChunk(ColumnBuild* col, size_t rows, uint32_t block_index) {
+    const ScanColumn& c = col->pending;
     size_t nulls = 0;
-    if (!c.valid.empty()) {
-      for (size_t r = begin; r < end; ++r) nulls += c.valid[r] == 0 ? 1 : 0;
-    }
-    if (nulls == rows) return absl::OkStatus();  // absent chunk
-
+    for (size_t r = 0; r < rows; ++r) nulls += c.valid[r] == 0 ? 1 : 0;
     body.clear();
-    if (nulls > 0) EncodeBitmap(std::span<const uint8_t>(c.valid.data() + begin, rows), &body);
-    auto is_valid = [&](size_t r) { return nulls == 0 || c.valid[r] != 0; };
+    if (nulls > 0) EncodeBitmap(std::span<const uint8_t>(c.valid.data(), rows), &body);
+    auto is_valid = [&](size_t r) { return c.valid[r] != 0; };
     ColumnEncoding encoding;
     switch (c.type) {
       case FieldType::kFloat: {
-        std::span<const double> values(c.floats.data() + begin, rows);
+        std::span<const double> values(c.floats.data(), rows);
         if (nulls > 0) {
           floats.clear();
-          for (size_t r = begin; r < end; ++r) {
+          for (size_t r = 0; r < rows; ++r) {
             if (is_valid(r)) floats.push_back(c.floats[r]);
           }
           values = floats;
@@ -306,10 +328,10 @@ struct SegmentWriter::Impl {
         break;
       }
       case FieldType::kString: {
-        std::span<const std::string> values(c.strings.data() + begin, rows);
+        std::span<const std::string> values(c.strings.data(), rows);
         if (nulls > 0) {
           strings.clear();
-          for (size_t r = begin; r < end; ++r) {
+          for (size_t r = 0; r < rows; ++r) {
             if (is_valid(r)) strings.push_back(c.strings[r]);
           }
           values = strings;
@@ -319,10 +341,10 @@ struct SegmentWriter::Impl {
         break;
       }
       default: {
-        std::span<const int64_t> values(c.ints.data() + begin, rows);
+        std::span<const int64_t> values(c.ints.data(), rows);
         if (nulls > 0) {
           ints.clear();
-          for (size_t r = begin; r < end; ++r) {
+          for (size_t r = 0; r < rows; ++r) {
             if (is_valid(r)) ints.push_back(c.ints[r]);
           }
           values = ints;
@@ -337,14 +359,13 @@ struct SegmentWriter::Impl {
         break;
       }
     }
-    const Stats stats = ComputeStats(c, begin, end);
+    const Stats stats = ComputeStats(c, 0, rows);
     uint64_t chunk_offset, checksum;
     uint32_t chunk_size;
     BR_RETURN_IF_ERROR(WriteChunk(encoding, &chunk_offset, &chunk_size, &checksum));
-    columns[field_id].chunks.emplace_back(
-        block_index,
-        fb::ChunkEntry(chunk_offset, chunk_size, static_cast<uint32_t>(nulls), checksum,
-                       stats.min_bits, stats.max_bits, stats.sum_lo, stats.sum_hi));
+    col->chunks.emplace_back(chunk_offset, chunk_size, block_index, checksum,
+                             static_cast<uint32_t>(nulls), stats.min_bits, stats.max_bits,
+                             stats.sum_lo, stats.sum_hi);
     return absl::OkStatus();
   }
 
@@ -398,28 +419,77 @@ struct SegmentWriter::Impl {
     return absl::OkStatus();
   }
 
+  // Appends rows [begin, end) of a series to the open block.
+  void AppendRows(std::span<const TimestampNs> times, std::span<const SegmentColumnInput> inputs,
+                  size_t begin, size_t end) {
+    const size_t at = pending_times.size();
+    const size_t k = end - begin;
+    pending_times.insert(pending_times.end(), times.begin() + static_cast<ptrdiff_t>(begin),
+                         times.begin() + static_cast<ptrdiff_t>(end));
+    for (const SegmentColumnInput& in : inputs) {
+      const ScanColumn& src = *in.data;
+      ColumnBuild& col = columns.find(in.field_id)->second;
+      ScanColumn& dst = col.pending;
+      PadWithNulls(&dst, at);
+      switch (src.type) {
+        case FieldType::kFloat:
+          dst.floats.insert(dst.floats.end(), src.floats.begin() + static_cast<ptrdiff_t>(begin),
+                            src.floats.begin() + static_cast<ptrdiff_t>(end));
+          break;
+        case FieldType::kString:
+          dst.strings.insert(dst.strings.end(), src.strings.begin() + static_cast<ptrdiff_t>(begin),
+                             src.strings.begin() + static_cast<ptrdiff_t>(end));
+          break;
+        default:
+          dst.ints.insert(dst.ints.end(), src.ints.begin() + static_cast<ptrdiff_t>(begin),
+                          src.ints.begin() + static_cast<ptrdiff_t>(end));
+          break;
+      }
+      if (src.valid.empty()) {
+        dst.valid.insert(dst.valid.end(), k, 1);
+        col.pending_values += k;
+      } else {
+        const uint8_t* flags = src.valid.data() + begin;
+        dst.valid.insert(dst.valid.end(), flags, flags + k);
+        col.pending_values += k - static_cast<size_t>(std::count(flags, flags + k, 0));
+      }
+    }
+  }
+
+  // Writes the open block: its time chunk, then the chunk of every field with a value in
+  // it, in field id order.
+  absl::Status FinishBlock() {
+    const size_t rows = pending_times.size();
+    if (rows == 0) return absl::OkStatus();
+    const auto block_index = static_cast<uint32_t>(blocks.size());
+    body.clear();
+    EncodeTimes(pending_times, &body);
+    uint64_t chunk_offset, checksum;
+    uint32_t chunk_size;
+    BR_RETURN_IF_ERROR(
+        WriteChunk(ColumnEncoding::kTimeScaledDelta, &chunk_offset, &chunk_size, &checksum));
+    blocks.emplace_back(static_cast<uint32_t>(rows), chunk_size, chunk_offset, checksum,
+                        pending_times.front(), pending_times.back());
+    for (auto& [field_id, col] : columns) {
+      if (col.pending_values > 0) {
+        PadWithNulls(&col.pending, rows);
+        BR_RETURN_IF_ERROR(WriteColumnChunk(&col, rows, block_index));
+      }
+      col.pending.ints.clear();
+      col.pending.floats.clear();
+      col.pending.strings.clear();
+      col.pending.valid.clear();
+      col.pending_values = 0;
+    }
+    pending_times.clear();
+    return absl::OkStatus();
+  }
+
   absl::Status WriteSeries(uint32_t series_id, std::span<const TimestampNs> times,
                            std::span<const SegmentColumnInput> inputs) {
     const size_t n = times.size();
-    const auto first_block = static_cast<uint32_t>(blocks.size());
-    for (size_t begin = 0; begin < n; begin += opts.block_rows) {
-      const size_t end = std::min<size_t>(n, begin + opts.block_rows);
-      const size_t rows = end - begin;
-      const auto block_index = static_cast<uint32_t>(blocks.size());
-      body.clear();
-      EncodeTimes(times.subspan(begin, rows), &body);
-      uint64_t chunk_offset, checksum;
-      uint32_t chunk_size;
-      BR_RETURN_IF_ERROR(
-          WriteChunk(ColumnEncoding::kTimeDeltaOfDelta, &chunk_offset, &chunk_size, &checksum));
-      blocks.emplace_back(static_cast<uint32_t>(rows), chunk_size, chunk_offset, checksum,
-                          times[begin], times[end - 1]);
-      for (const SegmentColumnInput& in : inputs) {
-        BR_RETURN_IF_ERROR(WriteColumnChunk(in.field_id, *in.data, begin, end, block_index));
-      }
-    }
-    series.emplace_back(series_id, first_block, static_cast<uint32_t>(blocks.size()) - first_block,
-                        static_cast<uint32_t>(n), row_count, times.front(), times.back());
+    series.emplace_back(series_id, static_cast<uint32_t>(n), row_count, times.front(),
+                        times.back());
     if (row_count == 0) {
       min_time = times.front();
       max_time = times.back();
@@ -428,23 +498,26 @@ struct SegmentWriter::Impl {
       max_time = std::max(max_time, times.back());
     }
     row_count += n;
+    for (size_t begin = 0; begin < n;) {
+      const size_t end = std::min<size_t>(n, begin + (opts.block_rows - pending_times.size()));
+      AppendRows(times, inputs, begin, end);
+      begin = end;
+      if (pending_times.size() == opts.block_rows) BR_RETURN_IF_ERROR(FinishBlock());
+    }
     return absl::OkStatus();
   }
 
   std::string BuildFooter() const {
-    flatbuffers::FlatBufferBuilder fbb(
-        1024 + blocks.size() * (sizeof(fb::BlockEntry) + columns.size() * sizeof(fb::ChunkEntry)));
+    size_t chunk_entries = 0;
+    for (const auto& [field_id, col] : columns) chunk_entries += col.chunks.size();
+    flatbuffers::FlatBufferBuilder fbb(1024 + series.size() * sizeof(fb::SeriesEntry) +
+                                       blocks.size() * sizeof(fb::BlockEntry) +
+                                       chunk_entries * sizeof(fb::ChunkEntry));
     std::vector<flatbuffers::Offset<fb::Column>> column_offsets;
     column_offsets.reserve(columns.size());
-    std::vector<fb::ChunkEntry> dense;
     for (const auto& [field_id, col] : columns) {
-      dense.assign(blocks.size(), fb::ChunkEntry());
-      for (size_t b = 0; b < blocks.size(); ++b) {
-        dense[b] = fb::ChunkEntry(0, 0, blocks[b].row_count(), 0, 0, 0, 0, 0);
-      }
-      for (const auto& [block, entry] : col.chunks) dense[block] = entry;
       const auto name = fbb.CreateString(col.name);
-      const auto chunks = fbb.CreateVectorOfStructs(dense);
+      const auto chunks = fbb.CreateVectorOfStructs(col.chunks);
       column_offsets.push_back(
           fb::CreateColumn(fbb, field_id, name, static_cast<uint8_t>(col.type), chunks));
     }
@@ -459,6 +532,7 @@ struct SegmentWriter::Impl {
   }
 
   absl::StatusOr<SegmentInfo> WriteFooterAndClose() {
+    BR_RETURN_IF_ERROR(FinishBlock());
     const std::string footer = BuildFooter();
     if (footer.size() > std::numeric_limits<uint32_t>::max()) {
       return absl::InvalidArgumentError(StrCat(path, ": footer too large"));
@@ -526,6 +600,7 @@ absl::Status SegmentWriter::AddSeries(uint32_t series_id, std::span<const Timest
     if (inserted) {
       it->second.name = std::string(in.name);
       it->second.type = in.data->type;
+      it->second.pending.type = in.data->type;
     }
   }
   absl::Status s = w.WriteSeries(series_id, times, columns);
@@ -550,10 +625,11 @@ absl::StatusOr<SegmentInfo> SegmentWriter::Finish() {
 
 namespace {
 
-// Scratch space for one ReadSeries or VerifyAll call.
+// Scratch space for decoding chunks, reused across blocks.
 struct ReadScratch {
   ByteBuffer raw;
   ByteBuffer inflated;
+  std::vector<uint32_t> breaks;
   std::vector<uint8_t> valid;
   std::vector<int64_t> ints;
   std::vector<double> floats;
@@ -576,26 +652,25 @@ void AppendValidity(ScanColumn* c, const uint8_t* flags, size_t k) {
 void AppendNulls(ScanColumn* c, size_t k) {
   if (k == 0) return;
   if (c->valid.empty()) c->valid.assign(ValueRows(*c), 1);
-  c->valid.insert(c->valid.end(), k, 0);
-  switch (c->type) {
-    case FieldType::kFloat:
-      c->floats.insert(c->floats.end(), k, 0.0);
-      break;
-    case FieldType::kString:
-      c->strings.resize(c->strings.size() + k);
-      break;
-    default:
-      c->ints.insert(c->ints.end(), k, 0);
-      break;
-  }
+  PadWithNulls(c, c->valid.size() + k);
 }
 
-// Keeps rows [lo, hi) of the `rows` rows appended after position old of v.
-template <typename T>
-void TrimAppended(std::vector<T>* v, size_t old, size_t rows, size_t lo, size_t hi) {
-  if (lo == 0 && hi == rows) return;
-  v->erase(v->begin() + static_cast<ptrdiff_t>(old + hi), v->end());
-  v->erase(v->begin() + static_cast<ptrdiff_t>(old), v->begin() + static_cast<ptrdiff_t>(old + lo));
+// Appends rows [lo, hi) of c (a decoded block column) to *out, of the same type.
+void AppendColumnSlice(const ScanColumn& c, size_t lo, size_t hi, ScanColumn* out) {
+  AppendValidity(out, c.valid.empty() ? nullptr : c.valid.data() + lo, hi - lo);
+  const auto b = static_cast<ptrdiff_t>(lo);
+  const auto e = static_cast<ptrdiff_t>(hi);
+  switch (c.type) {
+    case FieldType::kFloat:
+      out->floats.insert(out->floats.end(), c.floats.begin() + b, c.floats.begin() + e);
+      break;
+    case FieldType::kString:
+      out->strings.insert(out->strings.end(), c.strings.begin() + b, c.strings.begin() + e);
+      break;
+    default:
+      out->ints.insert(out->ints.end(), c.ints.begin() + b, c.ints.begin() + e);
+      break;
+  }
 }
 
 bool EncodingHolds(ColumnEncoding e, FieldType t) {
@@ -611,10 +686,18 @@ bool EncodingHolds(ColumnEncoding e, FieldType t) {
   }
 }
 
-// Decodes `count` values and appends them to the vector of *c that `type` uses.
-absl::Status AppendDecoded(FieldType type, ColumnEncoding encoding, std::string_view values,
-                           size_t count, ScanColumn* c) {
-  switch (type) {
+// Keeps rows [lo, hi) of the `rows` rows appended after position old of v.
+template <typename T>
+void TrimAppended(std::vector<T>* v, size_t old, size_t rows, size_t lo, size_t hi) {
+  if (lo == 0 && hi == rows) return;
+  v->erase(v->begin() + static_cast<ptrdiff_t>(old + hi), v->end());
+  v->erase(v->begin() + static_cast<ptrdiff_t>(old), v->begin() + static_cast<ptrdiff_t>(old + lo));
+}
+
+// Decodes `count` values and appends them to the vector of *c that its type uses.
+absl::Status AppendDecoded(ColumnEncoding encoding, std::string_view values, size_t count,
+                           ScanColumn* c) {
+  switch (c->type) {
     case FieldType::kFloat: {
       const size_t old = c->floats.size();
       c->floats.resize(old + count);
@@ -630,8 +713,8 @@ absl::Status AppendDecoded(FieldType type, ColumnEncoding encoding, std::string_
   }
 }
 
-// Appends rows [lo, hi) of a decoded chunk body of a block of `rows` rows with null_count
-// nulls to *c. Errors are kDataLoss without file context.
+// Appends rows [lo, hi) of a chunk body of a block of `rows` rows with null_count nulls to
+// *c, keeping its validity convention. Errors are kDataLoss without file context.
 absl::Status DecodeColumnChunk(ColumnEncoding encoding, std::string_view body, size_t rows,
                                size_t null_count, size_t lo, size_t hi, ReadScratch* s,
                                ScanColumn* c) {
@@ -642,7 +725,7 @@ absl::Status DecodeColumnChunk(ColumnEncoding encoding, std::string_view body, s
   if (null_count == 0) {
     const size_t old = ValueRows(*c);
     AppendValidity(c, nullptr, hi - lo);
-    BR_RETURN_IF_ERROR(AppendDecoded(c->type, encoding, body, rows, c));
+    BR_RETURN_IF_ERROR(AppendDecoded(encoding, body, rows, c));
     switch (c->type) {
       case FieldType::kFloat:
         TrimAppended(&c->floats, old, rows, lo, hi);
@@ -699,12 +782,79 @@ absl::Status DecodeColumnChunk(ColumnEncoding encoding, std::string_view body, s
   return absl::OkStatus();
 }
 
+// Memory held by a decoded column, for the cache's budget.
+size_t DecodedBytes(const ScanColumn& c) {
+  size_t n = c.ints.size() * sizeof(int64_t) + c.floats.size() * sizeof(double) + c.valid.size();
+  for (const std::string& s : c.strings) n += sizeof(std::string) + s.size();
+  return n;
+}
+
+// One decoded column of a cached block.
+struct DecodedColumn {
+  size_t column = 0;     // index into the reader's columns
+  bool present = false;  // false: no chunk, every row null
+  ScanColumn data;       // all rows of the block when present
+};
+
+// A block decoded by one reader: its times, and the columns requested so far.
+struct DecodedBlock {
+  size_t block = 0;
+  uint64_t last_use = 0;
+  size_t bytes = 0;
+  std::vector<TimestampNs> times;
+  std::vector<std::unique_ptr<DecodedColumn>> columns;
+};
+
+// Gives every reader an id for SegmentReadCache; never reused within a process.
+std::atomic<uint64_t> next_reader_id{1};
+
 }  // namespace
+
+struct SegmentReadCache::Impl {
+  // Blocks kept per reader: a series that starts in the block where the previous one ended
+  // hits, and so does alternating between two places (a rollup table and data rows).
+  static constexpr size_t kBlocksPerReader = 2;
+
+  size_t max_bytes = 0;
+  size_t bytes = 0;    // held by all blocks
+  uint64_t clock = 0;  // advances on every use of a block
+  uint64_t blocks_decoded = 0;
+  ReadScratch scratch;
+  std::unordered_map<uint64_t, std::vector<std::unique_ptr<DecodedBlock>>> readers;
+
+  // Drops least recently used blocks other than `keep` while over budget.
+  void Shrink(const DecodedBlock* keep) {
+    while (bytes > max_bytes) {
+      std::vector<std::unique_ptr<DecodedBlock>>* victim_list = nullptr;
+      size_t victim = 0;
+      uint64_t oldest = std::numeric_limits<uint64_t>::max();
+      for (auto& [id, list] : readers) {
+        for (size_t i = 0; i < list.size(); ++i) {
+          if (list[i].get() != keep && list[i]->last_use < oldest) {
+            oldest = list[i]->last_use;
+            victim_list = &list;
+            victim = i;
+          }
+        }
+      }
+      if (victim_list == nullptr) return;
+      bytes -= (*victim_list)[victim]->bytes;
+      victim_list->erase(victim_list->begin() + static_cast<ptrdiff_t>(victim));
+    }
+  }
+};
+
+SegmentReadCache::SegmentReadCache(size_t max_bytes) : impl_(std::make_unique<Impl>()) {
+  impl_->max_bytes = max_bytes;
+}
+SegmentReadCache::~SegmentReadCache() = default;
+uint64_t SegmentReadCache::blocks_decoded() const { return impl_->blocks_decoded; }
 
 struct SegmentReader::Impl {
   std::string path;
   SegmentMeta meta;
   SegmentInfo info;
+  uint64_t id = 0;  // keys this reader's blocks in a SegmentReadCache
   std::unique_ptr<RandomAccessFile> file;
   // The footer, 8-byte aligned as the FlatBuffers accessors require.
   std::unique_ptr<uint64_t[]> footer_storage;
@@ -712,9 +862,10 @@ struct SegmentReader::Impl {
   std::vector<SeriesEntry> series;
   std::vector<BlockEntry> blocks;
   std::vector<ColumnEntry> columns;
-  // Point into footer_storage: blocks.size() entries each.
+  // Point into footer_storage: blocks.size() entries.
   const fb::BlockEntry* fb_blocks = nullptr;
-  std::vector<const fb::ChunkEntry*> column_chunks;  // per column
+  // Per column, its chunks by increasing block.
+  std::vector<std::span<const fb::ChunkEntry>> column_chunks;
 
   absl::Status Corrupt(std::string_view what, uint64_t offset) const {
     return absl::DataLossError(StrCat(path, ": ", what, " (offset ", offset, ")"));
@@ -731,10 +882,21 @@ struct SegmentReader::Impl {
   }
 
   absl::Status Parse(const fb::Footer& f, uint64_t file_size);
+  absl::Status ParseSeries(const fb::Footer& f);
 
   bool ChunkInRange(uint64_t offset, uint32_t size) const {
     return size >= kMinChunkSize && offset >= kHeaderSize && offset <= footer_offset &&
            size <= footer_offset - offset;
+  }
+
+  // The chunk of `column` in `block`, or null when the column has no value there.
+  const fb::ChunkEntry* FindChunk(size_t column, size_t block) const {
+    const std::span<const fb::ChunkEntry> chunks = column_chunks[column];
+    auto it = std::lower_bound(
+        chunks.begin(), chunks.end(), block,
+        [](const fb::ChunkEntry& e, size_t b) { return static_cast<size_t>(e.block()) < b; });
+    if (it == chunks.end() || it->block() != block) return nullptr;
+    return &*it;
   }
 
   // Reads, checks and decompresses a chunk; *body points into s's buffers.
@@ -776,51 +938,159 @@ struct SegmentReader::Impl {
     return absl::OkStatus();
   }
 
-  // Appends the block's times to *times and checks them against the block entry.
-  absl::Status ReadTimes(size_t block, ReadScratch* s, std::vector<TimestampNs>* times) const {
+  // Decodes the block's times into t[0, rows) and checks them: the block's first and last time
+  // as the footer says, and within each series' rows strictly increasing, from the series'
+  // min time where its rows start to its max time where they end.
+  absl::Status DecodeTimes(size_t block, ReadScratch* s, TimestampNs* t) const {
     const fb::BlockEntry& b = fb_blocks[block];
     const size_t rows = b.row_count();
+    const uint64_t at = b.time_chunk_offset();
     ColumnEncoding encoding;
     std::string_view body;
-    BR_RETURN_IF_ERROR(LoadChunk(b.time_chunk_offset(), b.time_chunk_size(),
-                                 b.time_chunk_checksum(), MaxBodySize(FieldType::kInteger, rows),
-                                 block, s, &encoding, &body));
-    if (encoding != ColumnEncoding::kTimeDeltaOfDelta) {
-      return Corrupt("time chunk has a non-time encoding", block, b.time_chunk_offset());
+    BR_RETURN_IF_ERROR(LoadChunk(at, b.time_chunk_size(), b.time_chunk_checksum(),
+                                 MaxBodySize(FieldType::kInteger, rows), block, s, &encoding,
+                                 &body));
+    if (encoding != ColumnEncoding::kTimeScaledDelta) {
+      return Corrupt("time chunk has a non-time encoding", block, at);
     }
-    const size_t old = times->size();
-    times->resize(old + rows);
-    TimestampNs* t = times->data() + old;
-    absl::Status st = DecodeIncreasingTimes(body, rows, t);
+    // The series with rows in this block; the rows where each but the first begins may step
+    // back in time.
+    const uint64_t block_begin = blocks[block].row_begin;
+    const uint64_t block_end = block_begin + rows;
+    const size_t first_series = SeriesAtRow(block_begin);
+    s->breaks.clear();
+    size_t end_series = first_series + 1;
+    for (; end_series < series.size() && series[end_series].row_begin < block_end; ++end_series) {
+      s->breaks.push_back(static_cast<uint32_t>(series[end_series].row_begin - block_begin));
+    }
+    absl::Status st = DecodeIncreasingTimes(body, rows, s->breaks, t);
     if (!st.ok()) {
-      return Corrupt(std::string_view(st.message().data(), st.message().size()), block,
-                     b.time_chunk_offset());
+      return Corrupt(std::string_view(st.message().data(), st.message().size()), block, at);
     }
-    if (t[0] != b.min_time() || t[rows - 1] != b.max_time()) {
-      return Corrupt("times disagree with the footer", block, b.time_chunk_offset());
+    if (t[0] != b.first_time() || t[rows - 1] != b.last_time()) {
+      return Corrupt("times disagree with the footer", block, at);
+    }
+    for (size_t i = first_series; i < end_series; ++i) {
+      const SeriesEntry& se = series[i];
+      const uint64_t series_end = se.row_begin + se.row_count;
+      if ((se.row_begin >= block_begin && t[se.row_begin - block_begin] != se.min_time) ||
+          (series_end <= block_end && t[series_end - 1 - block_begin] != se.max_time)) {
+        return Corrupt(StrCat("times of series ", se.series_id, " disagree with the footer"), block,
+                       at);
+      }
     }
     return absl::OkStatus();
   }
 
-  // Appends rows [lo, hi) of column `column` in `block` to *c.
-  absl::Status ReadColumn(size_t column, size_t block, size_t lo, size_t hi, ReadScratch* s,
-                          ScanColumn* c) const {
-    const fb::ChunkEntry& e = column_chunks[column][block];
-    if (e.size() == 0) {
-      AppendNulls(c, hi - lo);
-      return absl::OkStatus();
-    }
+  // Appends rows [lo, hi) of `chunk` (of `column`, in `block`) to *c.
+  absl::Status DecodeColumn(size_t column, const fb::ChunkEntry& chunk, size_t block, size_t lo,
+                            size_t hi, ReadScratch* s, ScanColumn* c) const {
     const size_t rows = fb_blocks[block].row_count();
     ColumnEncoding encoding;
     std::string_view body;
-    BR_RETURN_IF_ERROR(LoadChunk(e.offset(), e.size(), e.checksum(),
+    BR_RETURN_IF_ERROR(LoadChunk(chunk.offset(), chunk.size(), chunk.checksum(),
                                  MaxBodySize(columns[column].type, rows), block, s, &encoding,
                                  &body));
-    absl::Status st = DecodeColumnChunk(encoding, body, rows, e.null_count(), lo, hi, s, c);
+    absl::Status st = DecodeColumnChunk(encoding, body, rows, chunk.null_count(), lo, hi, s, c);
     if (!st.ok()) {
       return Corrupt(StrCat("field ", columns[column].field_id, ": ", st.message()), block,
-                     e.offset());
+                     chunk.offset());
     }
+    return absl::OkStatus();
+  }
+
+  // Appends the rows of `block`, which holds rows of one series only, in [min_time,
+  // max_time] to *out, decoding straight into it: no other series needs the block, so
+  // caching it would only cost a copy. [lo_time, hi_time] is the block's time range.
+  absl::Status ReadOwnedBlock(size_t block, TimestampNs lo_time, TimestampNs hi_time,
+                              TimestampNs min_time, TimestampNs max_time,
+                              std::span<const int> column_of, ReadScratch* s,
+                              ScanBatch* out) const {
+    const size_t rows = blocks[block].row_count;
+    const size_t begin = out->times.size();
+    out->times.resize(begin + rows);
+    BR_RETURN_IF_ERROR(DecodeTimes(block, s, out->times.data() + begin));
+    const TimestampNs* t = out->times.data() + begin;
+    size_t lo = 0, hi = rows;
+    if (lo_time < min_time) lo = std::lower_bound(t, t + rows, min_time) - t;
+    if (hi_time > max_time) hi = std::upper_bound(t + lo, t + rows, max_time) - t;
+    TrimAppended(&out->times, begin, rows, lo, hi);
+    if (lo >= hi) return absl::OkStatus();
+    for (size_t i = 0; i < column_of.size(); ++i) {
+      ScanColumn* c = &out->columns[i];
+      const fb::ChunkEntry* chunk =
+          column_of[i] < 0 ? nullptr : FindChunk(static_cast<size_t>(column_of[i]), block);
+      if (chunk == nullptr) {
+        AppendNulls(c, hi - lo);
+        continue;
+      }
+      BR_RETURN_IF_ERROR(
+          DecodeColumn(static_cast<size_t>(column_of[i]), *chunk, block, lo, hi, s, c));
+    }
+    return absl::OkStatus();
+  }
+
+  // Index of the series holding segment row `row` (< the segment's row count).
+  size_t SeriesAtRow(uint64_t row) const {
+    auto it = std::upper_bound(series.begin(), series.end(), row,
+                               [](uint64_t r, const SeriesEntry& e) { return r < e.row_begin; });
+    return static_cast<size_t>(it - series.begin()) - 1;
+  }
+
+  // The cached decoded `block`, decoding its times first when it is not in the cache.
+  absl::Status GetBlock(size_t block, SegmentReadCache::Impl* cache, DecodedBlock** out) const {
+    auto& list = cache->readers[id];
+    for (auto& b : list) {
+      if (b->block == block) {
+        b->last_use = ++cache->clock;
+        *out = b.get();
+        return absl::OkStatus();
+      }
+    }
+    auto fresh = std::make_unique<DecodedBlock>();
+    fresh->block = block;
+    fresh->times.resize(blocks[block].row_count);
+    BR_RETURN_IF_ERROR(DecodeTimes(block, &cache->scratch, fresh->times.data()));
+    ++cache->blocks_decoded;
+    fresh->bytes = fresh->times.size() * sizeof(TimestampNs);
+    fresh->last_use = ++cache->clock;
+    if (list.size() >= SegmentReadCache::Impl::kBlocksPerReader) {
+      auto oldest = std::min_element(list.begin(), list.end(), [](const auto& x, const auto& y) {
+        return x->last_use < y->last_use;
+      });
+      cache->bytes -= (*oldest)->bytes;
+      list.erase(oldest);
+    }
+    cache->bytes += fresh->bytes;
+    list.push_back(std::move(fresh));
+    *out = list.back().get();
+    cache->Shrink(*out);
+    return absl::OkStatus();
+  }
+
+  // Column `column` of a cached block, decoding it when it is not there yet.
+  absl::Status GetColumn(DecodedBlock* block, size_t column, SegmentReadCache::Impl* cache,
+                         const DecodedColumn** out) const {
+    for (const auto& c : block->columns) {
+      if (c->column == column) {
+        *out = c.get();
+        return absl::OkStatus();
+      }
+    }
+    auto fresh = std::make_unique<DecodedColumn>();
+    fresh->column = column;
+    fresh->data.type = columns[column].type;
+    const fb::ChunkEntry* chunk = FindChunk(column, block->block);
+    if (chunk != nullptr) {
+      BR_RETURN_IF_ERROR(DecodeColumn(column, *chunk, block->block, 0, block->times.size(),
+                                      &cache->scratch, &fresh->data));
+      fresh->present = true;
+    }
+    const size_t bytes = DecodedBytes(fresh->data);
+    block->bytes += bytes;
+    cache->bytes += bytes;
+    block->columns.push_back(std::move(fresh));
+    *out = block->columns.back().get();
     return absl::OkStatus();
   }
 };
@@ -850,54 +1120,22 @@ absl::Status SegmentReader::Impl::Parse(const fb::Footer& f, uint64_t file_size)
   const auto& fbl = *f.blocks();
   fb_blocks = fbl.size() == 0 ? nullptr : fbl.Get(0);
   blocks.reserve(fbl.size());
+  uint64_t rows_in_blocks = 0;
   for (size_t b = 0; b < fbl.size(); ++b) {
-    const fb::BlockEntry& e = *fbl.Get(static_cast<flatbuffers::uoffset_t>(b));
+    const fb::BlockEntry& e = fb_blocks[b];
     const uint32_t rows = e.row_count();
-    if (rows == 0 || rows > block_rows || e.min_time() > e.max_time() ||
-        (rows == 1) != (e.min_time() == e.max_time()) ||
-        static_cast<uint64_t>(e.max_time()) - static_cast<uint64_t>(e.min_time()) < rows - 1 ||
+    if (rows == 0 || rows > block_rows || (rows == 1 && e.first_time() != e.last_time()) ||
         !ChunkInRange(e.time_chunk_offset(), e.time_chunk_size())) {
       return Corrupt(StrCat("bad block entry ", b), b, at);
     }
-    blocks.push_back(BlockEntry{rows, e.min_time(), e.max_time()});
+    blocks.push_back(BlockEntry{rows_in_blocks, rows, e.first_time(), e.last_time()});
+    rows_in_blocks += rows;
   }
-
-  const auto& fse = *f.series();
-  series.reserve(fse.size());
-  uint64_t next_row = 0;
-  uint32_t next_block = 0;
-  TimestampNs min_time = 0, max_time = 0;
-  for (size_t i = 0; i < fse.size(); ++i) {
-    const fb::SeriesEntry& e = *fse.Get(static_cast<flatbuffers::uoffset_t>(i));
-    const std::string what = StrCat("bad series entry ", i);
-    if (i > 0 && e.series_id() <= series.back().series_id) return Corrupt(what + ": order", at);
-    if (e.first_block() != next_block || e.block_count() == 0 ||
-        e.block_count() > blocks.size() - next_block) {
-      return Corrupt(what + ": blocks out of range", at);
-    }
-    if (e.row_begin() != next_row) return Corrupt(what + ": row_begin", at);
-    uint64_t rows = 0;
-    for (uint32_t b = e.first_block(); b < e.first_block() + e.block_count(); ++b) {
-      rows += blocks[b].row_count;
-      if (b > e.first_block() && blocks[b].min_time <= blocks[b - 1].max_time) {
-        return Corrupt(what + ": blocks overlap in time", b, at);
-      }
-    }
-    const uint32_t last = e.first_block() + e.block_count() - 1;
-    if (rows != e.row_count()) return Corrupt(what + ": row counts do not add up", at);
-    if (e.min_time() != blocks[e.first_block()].min_time || e.max_time() != blocks[last].max_time) {
-      return Corrupt(what + ": time range disagrees with its blocks", at);
-    }
-    series.push_back(SeriesEntry{e.series_id(), e.first_block(), e.block_count(), e.row_begin(),
-                                 e.row_count(), e.min_time(), e.max_time()});
-    min_time = i == 0 ? e.min_time() : std::min(min_time, e.min_time());
-    max_time = i == 0 ? e.max_time() : std::max(max_time, e.max_time());
-    next_row += rows;
-    next_block += e.block_count();
-  }
-  if (next_block != blocks.size()) return Corrupt("blocks not owned by any series", at);
-  if (next_row != f.row_count() || f.min_time() != min_time || f.max_time() != max_time) {
-    return Corrupt("footer totals disagree with its series", at);
+  BR_RETURN_IF_ERROR(ParseSeries(f));
+  const uint64_t rows_in_series =
+      series.empty() ? 0 : series.back().row_begin + series.back().row_count;
+  if (rows_in_series != rows_in_blocks || rows_in_series != f.row_count()) {
+    return Corrupt("row counts of the footer, its series and its blocks disagree", at);
   }
 
   const auto& fcols = *f.columns();
@@ -908,16 +1146,17 @@ absl::Status SegmentReader::Impl::Parse(const fb::Footer& f, uint64_t file_size)
     const std::string what = StrCat("bad column entry ", i);
     if (i > 0 && col.field_id() <= columns.back().field_id) return Corrupt(what + ": order", at);
     if (col.name() == nullptr || !IsFieldType(col.type()) || col.chunks() == nullptr ||
-        col.chunks()->size() != blocks.size() || !aligned(col.chunks())) {
+        !aligned(col.chunks())) {
       return Corrupt(what, at);
     }
-    const fb::ChunkEntry* chunks = blocks.empty() ? nullptr : col.chunks()->Get(0);
-    for (size_t b = 0; b < blocks.size(); ++b) {
-      const fb::ChunkEntry& c = chunks[b];
-      const bool ok = c.size() == 0 ? c.null_count() == blocks[b].row_count
-                                    : c.null_count() < blocks[b].row_count &&
-                                          ChunkInRange(c.offset(), c.size());
-      if (!ok) return Corrupt(StrCat(what, ": bad chunk entry"), b, at);
+    const std::span<const fb::ChunkEntry> chunks(
+        col.chunks()->size() == 0 ? nullptr : col.chunks()->Get(0), col.chunks()->size());
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      const fb::ChunkEntry& c = chunks[k];
+      const size_t b = c.block();
+      const bool ok = b < blocks.size() && (k == 0 || b > chunks[k - 1].block()) &&
+                      c.null_count() < blocks[b].row_count && ChunkInRange(c.offset(), c.size());
+      if (!ok) return Corrupt(StrCat(what, ": bad chunk entry ", k), at);
     }
     columns.push_back(
         ColumnEntry{col.field_id(), col.name()->str(), static_cast<FieldType>(col.type())});
@@ -932,6 +1171,58 @@ absl::Status SegmentReader::Impl::Parse(const fb::Footer& f, uint64_t file_size)
   return absl::OkStatus();
 }
 
+// Series tile the rows in order, and their times agree with the blocks holding them: a
+// block starting (ending) with a series' first (last) row starts (ends) at its min (max)
+// time, and a series continuing into the next block continues later in time. ReadSeries
+// relies on this to skip blocks by time without reading them.
+absl::Status SegmentReader::Impl::ParseSeries(const fb::Footer& f) {
+  const uint64_t at = footer_offset;
+  const auto& fse = *f.series();
+  series.reserve(fse.size());
+  const fb::SeriesEntry* entries = fse.size() == 0 ? nullptr : fse.Get(0);
+  uint64_t next_row = 0;
+  size_t block = 0;  // the block holding next_row
+  TimestampNs min_time = 0, max_time = 0;
+  for (size_t i = 0; i < fse.size(); ++i) {
+    const fb::SeriesEntry& e = entries[i];
+    const std::string what = StrCat("bad series entry ", i);
+    if (i > 0 && e.series_id() <= series.back().series_id) return Corrupt(what + ": order", at);
+    if (e.row_begin() != next_row) return Corrupt(what + ": row_begin", at);
+    const uint32_t rows = e.row_count();
+    if (rows == 0 || e.min_time() > e.max_time() || (rows == 1) != (e.min_time() == e.max_time()) ||
+        static_cast<uint64_t>(e.max_time()) - static_cast<uint64_t>(e.min_time()) < rows - 1) {
+      return Corrupt(what + ": bad row count or time range", at);
+    }
+    const uint64_t end = next_row + rows;
+    while (block < blocks.size() && blocks[block].row_begin + blocks[block].row_count <= next_row) {
+      ++block;
+    }
+    size_t last = block;
+    while (last < blocks.size() && blocks[last].row_begin + blocks[last].row_count < end) ++last;
+    if (last >= blocks.size()) return Corrupt(what + ": rows beyond the last block", at);
+    const BlockEntry& first_b = blocks[block];
+    const BlockEntry& last_b = blocks[last];
+    bool ok = (first_b.row_begin != next_row || first_b.first_time == e.min_time()) &&
+              (last_b.row_begin + last_b.row_count != end || last_b.last_time == e.max_time());
+    if (last > block) {
+      ok = ok && e.min_time() <= first_b.last_time && last_b.first_time <= e.max_time();
+      for (size_t b = block; b < last; ++b)
+        ok = ok && blocks[b].last_time < blocks[b + 1].first_time;
+    }
+    if (!ok) return Corrupt(what + ": time range disagrees with its blocks", block, at);
+    series.push_back(SeriesEntry{e.series_id(), rows, next_row, static_cast<uint32_t>(block),
+                                 static_cast<uint32_t>(last - block + 1), e.min_time(),
+                                 e.max_time()});
+    min_time = i == 0 ? e.min_time() : std::min(min_time, e.min_time());
+    max_time = i == 0 ? e.max_time() : std::max(max_time, e.max_time());
+    next_row = end;
+  }
+  if (f.min_time() != min_time || f.max_time() != max_time) {
+    return Corrupt("footer time range disagrees with its series", at);
+  }
+  return absl::OkStatus();
+}
+
 SegmentReader::SegmentReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SegmentReader::~SegmentReader() = default;
 
@@ -940,6 +1231,7 @@ absl::StatusOr<std::unique_ptr<SegmentReader>> SegmentReader::Open(FileSystem* f
   auto impl = std::make_unique<Impl>();
   Impl& r = *impl;
   r.path = path;
+  r.id = next_reader_id.fetch_add(1, std::memory_order_relaxed);
   BR_ASSIGN_OR_RETURN(r.file, fs->NewRandomAccessFile(path));
   const uint64_t file_size = r.file->Size();
   if (file_size < kHeaderSize + kTrailerSize) {
@@ -1007,24 +1299,24 @@ int SegmentReader::FindColumn(uint32_t field_id) const {
 std::optional<ChunkStats> SegmentReader::GetChunkStats(size_t column, size_t block) const {
   const Impl& r = *impl_;
   if (column >= r.columns.size() || block >= r.blocks.size()) return std::nullopt;
-  const fb::ChunkEntry& e = r.column_chunks[column][block];
-  if (e.size() == 0) return std::nullopt;
+  const fb::ChunkEntry* e = r.FindChunk(column, block);
+  if (e == nullptr) return std::nullopt;
   ChunkStats s;
   s.row_count = r.blocks[block].row_count;
-  s.null_count = e.null_count();
+  s.null_count = e->null_count();
   switch (r.columns[column].type) {
     case FieldType::kFloat:
-      s.min_float = std::bit_cast<double>(e.min_bits());
-      s.max_float = std::bit_cast<double>(e.max_bits());
-      s.sum_float = std::bit_cast<double>(e.sum_lo());
+      s.min_float = std::bit_cast<double>(e->min_bits());
+      s.max_float = std::bit_cast<double>(e->max_bits());
+      s.sum_float = std::bit_cast<double>(e->sum_lo());
       break;
     case FieldType::kString:
       break;
     default:
-      s.min_int = static_cast<int64_t>(e.min_bits());
-      s.max_int = static_cast<int64_t>(e.max_bits());
+      s.min_int = static_cast<int64_t>(e->min_bits());
+      s.max_int = static_cast<int64_t>(e->max_bits());
       s.sum_int =
-          static_cast<__int128>(static_cast<unsigned __int128>(e.sum_hi()) << 64 | e.sum_lo());
+          static_cast<__int128>(static_cast<unsigned __int128>(e->sum_hi()) << 64 | e->sum_lo());
       break;
   }
   return s;
@@ -1032,7 +1324,7 @@ std::optional<ChunkStats> SegmentReader::GetChunkStats(size_t column, size_t blo
 
 absl::Status SegmentReader::ReadSeries(size_t series_index, TimestampNs min_time,
                                        TimestampNs max_time, std::span<const int64_t> field_ids,
-                                       ScanBatch* out) const {
+                                       ScanBatch* out, SegmentReadCache* cache) const {
   const Impl& r = *impl_;
   if (series_index >= r.series.size()) {
     return absl::InvalidArgumentError(
@@ -1082,29 +1374,49 @@ absl::Status SegmentReader::ReadSeries(size_t series_index, TimestampNs min_time
     return s;
   };
 
-  ReadScratch scratch;
-  for (uint32_t b = se.first_block; b < se.first_block + se.block_count; ++b) {
+  std::optional<SegmentReadCache> local;
+  if (cache == nullptr) cache = &local.emplace();
+  SegmentReadCache::Impl* c = cache->impl_.get();
+  const uint64_t series_end = se.row_begin + se.row_count;
+  const size_t last_block = se.first_block + se.block_count - 1;
+  for (size_t b = se.first_block; b <= last_block; ++b) {
     const BlockEntry& block = r.blocks[b];
-    if (block.max_time < min_time) continue;
-    if (block.min_time > max_time) break;
-    const size_t begin = out->times.size();
-    absl::Status s = r.ReadTimes(b, &scratch, &out->times);
+    // The times of the series' rows in this block span [lo_time, hi_time].
+    const TimestampNs lo_time = b == se.first_block ? se.min_time : block.first_time;
+    const TimestampNs hi_time = b == last_block ? se.max_time : block.last_time;
+    if (hi_time < min_time) continue;
+    if (lo_time > max_time) break;
+    if (block.row_begin >= se.row_begin && block.row_begin + block.row_count <= series_end) {
+      absl::Status s =
+          r.ReadOwnedBlock(b, lo_time, hi_time, min_time, max_time, column_of, &c->scratch, out);
+      if (!s.ok()) return restore(std::move(s));
+      ++c->blocks_decoded;
+      continue;
+    }
+    DecodedBlock* decoded = nullptr;
+    absl::Status s = r.GetBlock(b, c, &decoded);
     if (!s.ok()) return restore(std::move(s));
-    const size_t rows = block.row_count;
-    const TimestampNs* t = out->times.data() + begin;
-    size_t lo = 0, hi = rows;
-    if (block.min_time < min_time) lo = std::lower_bound(t, t + rows, min_time) - t;
-    if (block.max_time > max_time) hi = std::upper_bound(t, t + rows, max_time) - t;
-    TrimAppended(&out->times, begin, rows, lo, hi);
-    if (lo == hi) continue;
+    const TimestampNs* t = decoded->times.data();
+    size_t lo = std::max(se.row_begin, block.row_begin) - block.row_begin;
+    size_t hi = std::min(series_end, block.row_begin + block.row_count) - block.row_begin;
+    if (lo_time < min_time) lo = std::lower_bound(t + lo, t + hi, min_time) - t;
+    if (hi_time > max_time) hi = std::upper_bound(t + lo, t + hi, max_time) - t;
+    if (lo >= hi) continue;
+    out->times.insert(out->times.end(), t + lo, t + hi);
     for (size_t i = 0; i < field_ids.size(); ++i) {
-      ScanColumn* c = &out->columns[i];
+      ScanColumn* col = &out->columns[i];
       if (column_of[i] < 0) {
-        AppendNulls(c, hi - lo);
+        AppendNulls(col, hi - lo);
         continue;
       }
-      s = r.ReadColumn(static_cast<size_t>(column_of[i]), b, lo, hi, &scratch, c);
+      const DecodedColumn* dc = nullptr;
+      s = r.GetColumn(decoded, static_cast<size_t>(column_of[i]), c, &dc);
       if (!s.ok()) return restore(std::move(s));
+      if (dc->present) {
+        AppendColumnSlice(dc->data, lo, hi, col);
+      } else {
+        AppendNulls(col, hi - lo);
+      }
     }
   }
   return absl::OkStatus();
@@ -1114,16 +1426,18 @@ absl::Status SegmentReader::VerifyAll() const {
   const Impl& r = *impl_;
   ReadScratch scratch;
   std::vector<TimestampNs> times;
+  std::vector<size_t> next_chunk(r.columns.size(), 0);
   for (size_t b = 0; b < r.blocks.size(); ++b) {
-    times.clear();
-    BR_RETURN_IF_ERROR(r.ReadTimes(b, &scratch, &times));
     const size_t rows = r.blocks[b].row_count;
+    times.resize(rows);
+    BR_RETURN_IF_ERROR(r.DecodeTimes(b, &scratch, times.data()));
     for (size_t ci = 0; ci < r.columns.size(); ++ci) {
-      const fb::ChunkEntry& e = r.column_chunks[ci][b];
-      if (e.size() == 0) continue;
+      const std::span<const fb::ChunkEntry> chunks = r.column_chunks[ci];
+      if (next_chunk[ci] == chunks.size() || chunks[next_chunk[ci]].block() != b) continue;
+      const fb::ChunkEntry& e = chunks[next_chunk[ci]++];
       ScanColumn c;
       c.type = r.columns[ci].type;
-      BR_RETURN_IF_ERROR(r.ReadColumn(ci, b, 0, rows, &scratch, &c));
+      BR_RETURN_IF_ERROR(r.DecodeColumn(ci, e, b, 0, rows, &scratch, &c));
       const Stats want{e.min_bits(), e.max_bits(), e.sum_lo(), e.sum_hi()};
       if (ComputeStats(c, 0, rows) != want) {
         return r.Corrupt(

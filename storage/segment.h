@@ -17,11 +17,12 @@
 // Immutable columnar segment files. Byte layout: docs/format/segment.md.
 //
 // A segment holds the rows of one database and one time partition, sorted by (series id,
-// time), times unique per series. Rows of a series are cut into blocks of at most
-// SegmentWriterOptions::block_rows rows; a block never spans two series. Each column
-// (a field, identified by its catalog field id) has one chunk per block, absent when the
-// field is null on every row of the block. Every chunk and the footer carry an xxHash64
-// checksum; the footer is a FlatBuffers table (storage/segment_footer.fbs).
+// time), times unique per series. The rows, series after series, are cut into blocks of
+// SegmentWriterOptions::block_rows rows (the last block may be shorter), so a block holds
+// the rows of as many consecutive series as fit, and a long series spans several blocks.
+// Each column (a field, identified by its catalog field id) has one chunk in each block
+// where it has a value. Every chunk and the footer carry an xxHash64 checksum; the footer
+// is a FlatBuffers table (storage/segment_footer.fbs).
 
 namespace burnrate {
 
@@ -53,8 +54,9 @@ struct SegmentInfo {
 };
 
 // Writes one segment file. Call AddSeries in strictly increasing series id order, then
-// Finish. The file is complete and synced when Finish returns OK; on any error the
-// partial file is left for the caller to delete. Not thread-safe.
+// Finish. Rows are buffered until a block is full, so a write error may surface from a
+// later AddSeries or from Finish. The file is complete and synced when Finish returns OK;
+// on any error the partial file is left for the caller to delete. Not thread-safe.
 class SegmentWriter {
  public:
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<SegmentWriter>> Create(
@@ -76,7 +78,8 @@ class SegmentWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Per-block statistics of one column chunk, from the footer (no data read).
+// Per-block statistics of one column chunk, from the footer (no data read). A block may
+// hold the rows of several series; the statistics cover all of them.
 struct ChunkStats {
   uint32_t row_count = 0;   // rows of the block
   uint32_t null_count = 0;  // rows where the field is absent
@@ -91,10 +94,36 @@ struct ChunkStats {
   double sum_float = 0;
 };
 
+class SegmentReader;
+
+// Blocks decoded by SegmentReader::ReadSeries, kept for the next calls: reading the series
+// of a segment in id order then decodes each block (and each requested column of it) once,
+// although a block holds the rows of many series. Keeps the two most recently used blocks
+// of each reader, and drops the least recently used blocks of all readers beyond
+// `max_bytes` of decoded data. Readers are told apart by an id unique in the process, so a
+// cache may outlive the readers it has seen. Not thread-safe: use one per scan or thread.
+class SegmentReadCache {
+ public:
+  explicit SegmentReadCache(size_t max_bytes = size_t{64} << 20);
+  ~SegmentReadCache();
+  SegmentReadCache(const SegmentReadCache&) = delete;
+  SegmentReadCache& operator=(const SegmentReadCache&) = delete;
+
+  // Blocks decoded by reads given this cache, since construction (a measure of how well
+  // it works). A block holding rows of one series only is decoded straight into the
+  // caller's batch and not kept: no other series needs it.
+  uint64_t blocks_decoded() const;
+
+ private:
+  friend class SegmentReader;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Reads a segment file. Open verifies the footer (checksum and FlatBuffers verifier);
 // every chunk's checksum is verified when it is read. Any mismatch or malformed content
 // is kDataLoss naming the file and the block/offset, never a crash or a wrong answer.
-// Thread-safe after Open (reads use pread).
+// Thread-safe after Open (reads use pread); a SegmentReadCache passed in is not.
 class SegmentReader {
  public:
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<SegmentReader>> Open(FileSystem* fs,
@@ -107,17 +136,18 @@ class SegmentReader {
 
   struct SeriesEntry {
     uint32_t series_id;
-    uint32_t first_block;  // index into blocks
-    uint32_t block_count;
-    uint64_t row_begin;
     uint32_t row_count;
+    uint64_t row_begin;    // rows of the series before this one
+    uint32_t first_block;  // blocks [first_block, first_block + block_count) hold its rows
+    uint32_t block_count;
     TimestampNs min_time;
     TimestampNs max_time;
   };
   struct BlockEntry {
+    uint64_t row_begin;  // rows of the blocks before this one
     uint32_t row_count;
-    TimestampNs min_time;
-    TimestampNs max_time;
+    TimestampNs first_time;  // time of the first row (of whichever series it belongs to)
+    TimestampNs last_time;   // time of the last row
   };
   struct ColumnEntry {
     uint32_t field_id;
@@ -135,17 +165,19 @@ class SegmentReader {
   int FindColumn(uint32_t field_id) const;
 
   // Footer statistics of column `column` (index into columns()) in block `block`; nullopt
-  // when the chunk is absent (all null).
+  // when the column has no value in the block.
   std::optional<ChunkStats> GetChunkStats(size_t column, size_t block) const;
 
   // Appends to *out the rows of series() entry `series_index` with min_time <= time <=
   // max_time: times to out->times and, for each requested column, values to
   // out->columns[i] (which the caller has sized and typed; field_ids[i] < 0 or a field this
-  // segment lacks appends nulls). Blocks outside the range are skipped unread. On error
-  // *out is left as it was.
+  // segment lacks appends nulls). A series outside the range reads nothing, and blocks
+  // holding only rows of the series outside the range are skipped unread. Blocks are
+  // decoded whole and kept in *cache (when given) for the next calls. On error *out is
+  // left as it was.
   [[nodiscard]] absl::Status ReadSeries(size_t series_index, TimestampNs min_time,
                                         TimestampNs max_time, std::span<const int64_t> field_ids,
-                                        ScanBatch* out) const;
+                                        ScanBatch* out, SegmentReadCache* cache = nullptr) const;
 
   // Reads and checks every chunk; kDataLoss for the first bad one.
   [[nodiscard]] absl::Status VerifyAll() const;

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "tools/commands.h"
+#include "tools/write_command.h"
 
 namespace burnrate {
 namespace {
@@ -130,6 +131,35 @@ int Main(int argc, char** argv) {
       "billing period, export) is one source: importing a newer delivery replaces it atomically.\n"
       "Example: burnrate import ./cur/my-report --data-dir ./burnrate-data");
 
+  WriteCommandOptions write;
+  CLI::App* write_command = app.add_subcommand(
+      "write", "Send InfluxDB line protocol from a file or stdin to a burnrated server");
+  write_command->add_option("input", write.input, "Line-protocol file, or - for standard input")
+      ->capture_default_str();
+  write_command->add_option("--url", write.url, "Server URL")->capture_default_str();
+  write_command->add_option("--db", write.database, "Database to write into")
+      ->capture_default_str();
+  write_command
+      ->add_option("--token", write.token,
+                   "Token sent as `Authorization: Token ...` (default: $BURNRATE_TOKEN)")
+      ->envname("BURNRATE_TOKEN");
+  write_command->add_option("--precision", write.precision, "Unit of the input's timestamps")
+      ->check(CLI::IsMember({"ns", "us", "ms", "s"}))
+      ->capture_default_str();
+  write_command->add_option("--batch-lines", write.batch_lines, "Lines per request")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  write_command
+      ->add_option("--connections", write.connections,
+                   "Requests in flight at once (above 1, batches may land out of order)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  write_command->footer(
+      "Posts batches to <url>/write?db=<db>&precision=<p>&accept_partial=true: the valid lines\n"
+      "of a batch are written even when others are invalid. Prints the first error of each\n"
+      "rejected batch with its line number in the input, and a summary; exits 1 when any line\n"
+      "was rejected. Example: burnrate gen --days 1 --series 100 | burnrate write -");
+
   CLI11_PARSE(app, argc, argv);
 
   if (gen_command->parsed()) {
@@ -144,6 +174,16 @@ int Main(int argc, char** argv) {
     if (!start.ok()) return Fail("demo", start.status());
     demo.generator.start_ns = *start;
     if (absl::Status s = RunDemo(demo, stdout); !s.ok()) return Fail("demo", s);
+    return 0;
+  }
+  if (write_command->parsed()) {
+    absl::StatusOr<WriteSummary> summary = RunWrite(write, stdout);
+    if (!summary.ok()) return Fail("write", summary.status());
+    if (summary->lines_rejected > 0) {
+      return Fail("write",
+                  absl::InvalidArgumentError(absl::StrCat(summary->lines_rejected, " of ",
+                                                          summary->lines, " lines rejected")));
+    }
     return 0;
   }
   if (backup_command->parsed()) {

@@ -33,7 +33,18 @@ void FuzzInts(ColumnEncoding e, std::string_view in, size_t n) {
   absl::Status s = burnrate::DecodeInt64s(e, in, n, values.data());
   if (!s.ok()) return CheckError(s);
   std::string again;
-  if (e == ColumnEncoding::kTimeDeltaOfDelta) {
+  if (e == ColumnEncoding::kTimeScaledDelta) {
+    // The increasing-times decoder agrees with a plain check, and accepts any step back at
+    // a break.
+    std::vector<uint32_t> breaks;
+    for (size_t i = 1; i < n; ++i) {
+      if (values[i] <= values[i - 1]) breaks.push_back(static_cast<uint32_t>(i));
+    }
+    std::vector<int64_t> checked(n);
+    Check(burnrate::DecodeIncreasingTimes(in, n, {}, checked.data()).ok() == breaks.empty(),
+          "the increasing decoder rejects exactly the non-increasing times");
+    Check(burnrate::DecodeIncreasingTimes(in, n, breaks, checked.data()).ok() && checked == values,
+          "steps back at breaks are accepted");
     burnrate::EncodeTimes(values, &again);
   } else if (e == ColumnEncoding::kIntDelta) {
     burnrate::EncodeInts(values, &again);
@@ -99,7 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data + 3), size - 3);
   switch (selector % 7) {
     case 0:
-      FuzzInts(ColumnEncoding::kTimeDeltaOfDelta, in, n);
+      FuzzInts(ColumnEncoding::kTimeScaledDelta, in, n);
       break;
     case 1:
       FuzzInts(ColumnEncoding::kIntDelta, in, n);

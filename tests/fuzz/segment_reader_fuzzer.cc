@@ -1,12 +1,14 @@
 // Feeds arbitrary bytes to SegmentReader as a segment file: Open, then (if it opened) read
-// every series and VerifyAll. It must never crash; errors must be kDataLoss naming the
-// file, and what it returns must be consistent with the footer (checks below abort).
+// every series, without and with a SegmentReadCache, and VerifyAll. It must never crash;
+// errors must be kDataLoss naming the file, what it returns must be consistent with the
+// footer, and the cache must not change any answer (checks below abort).
 //
 // Each input is tried twice: as given, and with the trailer's footer checksum recomputed,
 // so that mutations of the footer reach the FlatBuffers verifier and the sanity checks.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -61,6 +63,32 @@ size_t Rows(const burnrate::ScanColumn& c) {
   }
 }
 
+void Clear(burnrate::ScanBatch* b) {
+  b->times.clear();
+  for (auto& c : b->columns) {
+    c.ints.clear();
+    c.floats.clear();
+    c.strings.clear();
+    c.valid.clear();
+  }
+}
+
+// Bit-for-bit equal rows (floats compared as bit patterns, NaNs included).
+bool Same(const burnrate::ScanBatch& a, const burnrate::ScanBatch& b) {
+  if (a.times != b.times || a.columns.size() != b.columns.size()) return false;
+  for (size_t i = 0; i < a.columns.size(); ++i) {
+    const auto& x = a.columns[i];
+    const auto& y = b.columns[i];
+    if (x.ints != y.ints || x.strings != y.strings || x.valid != y.valid ||
+        x.floats.size() != y.floats.size() ||
+        (!x.floats.empty() &&
+         std::memcmp(x.floats.data(), y.floats.data(), x.floats.size() * sizeof(double)) != 0)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void Exercise(std::string_view bytes) {
   burnrate::FileSystem* fs = burnrate::FileSystem::Default();
   const std::string& path = InputPath();
@@ -91,23 +119,23 @@ void Exercise(std::string_view bytes) {
       if (stats) Check(stats->null_count < stats->row_count, "present chunks have a value");
     }
   }
+  burnrate::SegmentReadCache cache;
   for (size_t i = 0; i < reader.series().size(); ++i) {
     const auto& entry = reader.series()[i];
     for (int pass = 0; pass < 2; ++pass) {
       const int64_t lo = pass == 0 ? entry.min_time : entry.min_time / 2 + entry.max_time / 2;
-      batch.times.clear();
-      for (auto& c : batch.columns) {
-        c.ints.clear();
-        c.floats.clear();
-        c.strings.clear();
-        c.valid.clear();
-      }
+      burnrate::ScanBatch cached = batch;
+      Clear(&batch);
+      Clear(&cached);
       absl::Status s = reader.ReadSeries(i, lo, entry.max_time, field_ids, &batch);
+      absl::Status cs = reader.ReadSeries(i, lo, entry.max_time, field_ids, &cached, &cache);
+      Check(s.code() == cs.code(), "the cache does not change the outcome");
       if (!s.ok()) {
         CheckError(s, path);
-        Check(batch.times.empty(), "a failed read appends nothing");
+        Check(batch.times.empty() && cached.times.empty(), "a failed read appends nothing");
         continue;
       }
+      Check(Same(batch, cached), "the cache does not change the rows");
       Check(batch.times.size() <= entry.row_count, "no more rows than the series has");
       for (size_t r = 0; r < batch.times.size(); ++r) {
         Check(batch.times[r] >= lo && batch.times[r] <= entry.max_time, "times in range");

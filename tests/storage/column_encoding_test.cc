@@ -36,7 +36,7 @@ void ExpectIntRoundTrip(const std::vector<int64_t>& values) {
   EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kIntDelta, bytes, values.size()), values);
   std::string time_bytes;
   EncodeTimes(values, &time_bytes);
-  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeDeltaOfDelta, time_bytes, values.size()), values);
+  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeScaledDelta, time_bytes, values.size()), values);
 }
 
 std::vector<uint64_t> Bits(const std::vector<double>& v) {
@@ -129,7 +129,7 @@ TEST(ColumnEncodingTest, RegularTimesCostUnderATenthOfAByte) {
   std::string bytes;
   EncodeTimes(times, &bytes);
   EXPECT_LT(static_cast<double>(bytes.size()) / times.size(), 0.1);
-  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeDeltaOfDelta, bytes, times.size()), times);
+  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeScaledDelta, bytes, times.size()), times);
 }
 
 TEST(ColumnEncodingTest, RareOutliersDoNotWidenTheirMiniblock) {
@@ -145,7 +145,7 @@ TEST(ColumnEncodingTest, RareOutliersDoNotWidenTheirMiniblock) {
   EncodeInts(cost, &cost_bytes);
   EXPECT_LT(static_cast<double>(time_bytes.size()) / times.size(), 0.1);
   EXPECT_LT(static_cast<double>(cost_bytes.size()) / cost.size(), 0.1);
-  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeDeltaOfDelta, time_bytes, times.size()), times);
+  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeScaledDelta, time_bytes, times.size()), times);
   EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kIntDelta, cost_bytes, cost.size()), cost);
 }
 
@@ -164,12 +164,35 @@ TEST(ColumnEncodingTest, OutliersOfEveryKindRoundTrip) {
   }
 }
 
-TEST(ColumnEncodingTest, IncreasingTimesDecoderRejectsEveryNonIncrease) {
-  auto check = [](const std::vector<int64_t>& times, bool increasing) {
+TEST(ColumnEncodingTest, TimesOfSeriesBackToBackCostLittle) {
+  // A block holds the rows of many short series: minute data that jumps back in time
+  // wherever one series ends and the next begins.
+  std::mt19937_64 rng(5);
+  std::vector<int64_t> times;
+  while (times.size() < 8192) {
+    int64_t t = 1'700'000'000'000'000'000 + static_cast<int64_t>(rng() % 1440) * kMinute;
+    const size_t n = 1 + rng() % 180;
+    for (size_t i = 0; i < n && times.size() < 8192; ++i, t += kMinute) times.push_back(t);
+  }
+  std::string bytes;
+  EncodeTimes(times, &bytes);
+  EXPECT_LT(static_cast<double>(bytes.size()) / times.size(), 0.06);
+  EXPECT_EQ(DecodeIntsOrDie(ColumnEncoding::kTimeScaledDelta, bytes, times.size()), times);
+
+  // One odd nanosecond makes the unit 1 ns; everything still round-trips.
+  times[4000] += 1;
+  ExpectIntRoundTrip(times);
+  ExpectIntRoundTrip(std::vector<int64_t>(200, 7));
+  ExpectIntRoundTrip({kMax - 1, kMax, kMin, 0, kMin, kMax});
+}
+
+TEST(ColumnEncodingTest, IncreasingTimesDecoderRejectsEveryNonIncreaseButAtBreaks) {
+  auto check = [](const std::vector<int64_t>& times, std::vector<uint32_t> breaks,
+                  bool increasing) {
     std::string bytes;
     EncodeTimes(times, &bytes);
     std::vector<int64_t> out(times.size());
-    absl::Status s = DecodeIncreasingTimes(bytes, times.size(), out.data());
+    absl::Status s = DecodeIncreasingTimes(bytes, times.size(), breaks, out.data());
     if (increasing) {
       EXPECT_TRUE(s.ok()) << s;
       EXPECT_EQ(out, times);
@@ -179,27 +202,57 @@ TEST(ColumnEncodingTest, IncreasingTimesDecoderRejectsEveryNonIncrease) {
   };
   std::vector<int64_t> regular(1000);
   for (size_t i = 0; i < regular.size(); ++i) regular[i] = static_cast<int64_t>(i) * kMinute;
-  check(regular, true);
-  check({kMin, kMin + 1, kMax}, true);
-  check({5}, true);
-  check({}, true);
-  for (size_t at : {size_t{1}, size_t{2}, size_t{500}, size_t{999}}) {
+  check(regular, {}, true);
+  check(regular, {1, 500}, true);
+  check({kMin, kMin + 1, kMax}, {}, true);
+  check({5}, {}, true);
+  check({}, {}, true);
+  for (uint32_t at : {1u, 2u, 129u, 500u, 999u}) {
     SCOPED_TRACE(at);
     std::vector<int64_t> t = regular;
     t[at] = t[at - 1];  // a repeat
-    check(t, false);
+    check(t, {}, false);
+    check(t, {at}, true);
+    check(t, {at - 1}, false);
     t[at] = t[at - 1] - 1;  // a step back
-    check(t, false);
+    check(t, {}, false);
+    check(t, {at}, true);
   }
+  // Two series back to back: the second starts earlier.
+  std::vector<int64_t> two(regular.begin(), regular.begin() + 300);
+  for (int i = 0; i < 300; ++i) two.push_back(static_cast<int64_t>(i + 100) * kMinute);
+  check(two, {300}, true);
+  check(two, {}, false);
+  check(two, {301}, false);
   // Regular steps that run past INT64_MAX, and a single wrapping step.
   std::vector<int64_t> wrapping(300);
   for (size_t i = 0; i < wrapping.size(); ++i) {
     wrapping[i] = static_cast<int64_t>(static_cast<uint64_t>(kMax - 100 * kMinute) +
                                        static_cast<uint64_t>(i) * kMinute);
   }
-  check(wrapping, false);
-  check({kMax - 1, kMax, kMin}, false);
-  check(std::vector<int64_t>(200, 7), false);
+  check(wrapping, {}, false);
+  check({kMax - 1, kMax, kMin}, {}, false);
+  check({kMax - 1, kMax, kMin}, {2}, true);
+  check(std::vector<int64_t>(200, 7), {}, false);
+}
+
+TEST(ColumnEncodingTest, TimeUnitAndFirstOffsetAreChecked) {
+  const std::vector<int64_t> times = {0, kMinute, 2 * kMinute};
+  std::string bytes;
+  EncodeTimes(times, &bytes);
+  // A one-byte first time, then the unit (a 6-byte varint).
+  const size_t unit_at = 1;
+  ASSERT_EQ(static_cast<uint8_t>(bytes[unit_at]), (kMinute & 0x7f) | 0x80);
+  std::vector<int64_t> out(times.size());
+  std::string zero_unit = bytes.substr(0, unit_at) + '\0' + bytes.substr(unit_at + 6);
+  EXPECT_THAT(DecodeInt64s(ColumnEncoding::kTimeScaledDelta, zero_unit, 3, out.data()),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // The scaled offsets must start at 0 (the int delta stream's first value follows the
+  // 6-byte unit).
+  std::string moved = bytes;
+  moved[unit_at + 6] = 2;
+  EXPECT_THAT(DecodeInt64s(ColumnEncoding::kTimeScaledDelta, moved, 3, out.data()),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(ColumnEncodingTest, TimesWithGapsRoundTrip) {

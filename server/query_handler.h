@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "burnrate/types.h"
+
+// The seam between the HTTP server and the query executor. The server parses a /query
+// request (URL and form parameters, credentials, Accept header), and calls the registered
+// QueryHandler on its query worker pool; the handler runs the statements and returns the
+// whole response. The server adds the common headers (X-Influxdb-Version, Request-Id,
+// Content-Length), measures latency for /metrics, and answers 500 if the handler throws.
+// This header stays free of Boost so a handler can be written and tested without it.
+
+namespace burnrate {
+
+// A response as the server sends it.
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  // Extra headers, e.g. {"Retry-After", "1"}.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// What a request may do to a database.
+enum class Access : uint8_t {
+  kRead,   // SELECT, SHOW on the database
+  kWrite,  // /write, INSERT, DELETE, DROP SERIES
+  kAdmin,  // CREATE/DROP DATABASE, SHOW DATABASES of every database; database is ignored
+};
+
+// True when the request's credentials allow `access` to `database` ("" for statements on
+// no database). With auth off it always answers true.
+using AccessCheck = std::function<bool(Access access, std::string_view database)>;
+
+// The result format the client asked for: JSON unless Accept names application/csv.
+enum class QueryFormat : uint8_t { kJson, kCsv };
+
+// One /query request, as InfluxDB 1.x defines its parameters. Every value is decoded
+// (percent-escapes, '+'), taken from the URL or, for POST, from an
+// application/x-www-form-urlencoded body, the URL winning when both carry one.
+struct QueryRequestParams {
+  bool is_post = false;  // InfluxDB refuses CREATE, DROP, DELETE ... over GET
+  std::string db;        // default database, may be empty
+  std::string rp;        // default retention policy, may be empty
+  std::string q;         // statements separated by ';'
+  // "" (RFC 3339 times), or one of "ns", "n", "u", "µ", "ms", "s", "m", "h".
+  std::string epoch;
+  bool pretty = false;
+  bool chunked = false;
+  // From chunk_size; 10,000 when absent, as InfluxDB 1.x.
+  size_t chunk_size = 10'000;
+  // The `params` parameter (a JSON object of bound parameters), verbatim.
+  std::string params;
+  QueryFormat format = QueryFormat::kJson;
+  // The server's clock when the request arrived, for now().
+  TimestampNs now_ns = 0;
+  // Always set. Callers check every database a statement touches.
+  AccessCheck allowed;
+};
+
+// Runs one /query request. Called on a query worker thread, never on an io thread, so it
+// may block; concurrent calls come from several workers. Must be thread-safe.
+using QueryHandler = std::function<HttpResponse(const QueryRequestParams& request)>;
+
+}  // namespace burnrate
