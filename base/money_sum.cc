@@ -11,8 +11,10 @@ constexpr size_t kChunk = size_t{1} << 30;
 // Sums of the high and low halves of (v + 2^63) over n values; n <= 2^31.
 // target_clones: the AVX-512 and AVX2 versions run four or eight lanes where the CPU has
 // them; the baseline keeps the binary portable.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void SumHalves(
-    const int64_t* v, size_t n, uint64_t* hi_out, uint64_t* lo_out) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void SumHalves(const int64_t* v,
+                                                                            size_t n,
+                                                                            uint64_t* hi_out,
+                                                                            uint64_t* lo_out) {
   uint64_t hi = 0;
   uint64_t lo = 0;
   for (size_t i = 0; i < n; ++i) {

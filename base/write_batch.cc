@@ -94,8 +94,8 @@ void WriteBatch::AddRawField(std::string_view name, FieldType type, uint64_t bit
 
 void WriteBatch::AddFloat(std::string_view field, double v) {
   if (IsMoneyFieldName(field)) {
-    RecordError(StrCat("field '", field,
-                             "' holds money; give it as decimal text or Money, not a float"));
+    RecordError(
+        StrCat("field '", field, "' holds money; give it as decimal text or Money, not a float"));
   }
   uint64_t bits;
   std::memcpy(&bits, &v, sizeof bits);
@@ -252,8 +252,7 @@ absl::Status WriteBatch::Validate() const {
       const Field& field = fields_[f];
       const std::string& name = field_names_[field.name];
       if (seen[field.name]) {
-        return absl::InvalidArgumentError(
-            StrCat("point ", i, ": field '", name, "' given twice"));
+        return absl::InvalidArgumentError(StrCat("point ", i, ": field '", name, "' given twice"));
       }
       seen[field.name] = 1;
       if (std::string e = CheckName("field key", name); !e.empty()) {
@@ -275,9 +274,9 @@ absl::Status WriteBatch::Validate() const {
             StrCat("point ", i, ": string field '", name, "' is longer than 64 KiB"));
       }
       if (IsMoneyFieldName(name) && field.type != FieldType::kMoney) {
-        return absl::InvalidArgumentError(
-            StrCat("point ", i, ": field '", name, "' holds money but was given as ",
-                         FieldTypeName(field.type)));
+        return absl::InvalidArgumentError(StrCat("point ", i, ": field '", name,
+                                                 "' holds money but was given as ",
+                                                 FieldTypeName(field.type)));
       }
     }
     for (uint32_t f = p.field_begin; f < p.field_end; ++f) seen[fields_[f].name] = 0;

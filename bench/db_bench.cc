@@ -27,8 +27,8 @@ std::string FreshDir(const std::string& name) {
 
 // The generator's data as ready-made batches, so generation is not measured.
 const std::vector<std::unique_ptr<WriteBatch>>& Batches(int days, uint32_t series) {
-  static auto* cache = new std::map<std::pair<int, uint32_t>,
-                                    std::vector<std::unique_ptr<WriteBatch>>>();
+  static auto* cache =
+      new std::map<std::pair<int, uint32_t>, std::vector<std::unique_ptr<WriteBatch>>>();
   auto& batches = (*cache)[{days, series}];
   if (!batches.empty()) return batches;
   GeneratorConfig config;
@@ -113,7 +113,12 @@ void BM_FlushAndBytesPerPoint(benchmark::State& state) {
   state.counters["points_per_s"] = benchmark::Counter(points, benchmark::Counter::kIsRate);
   state.counters["bytes_per_point"] = bytes_per_point;
 }
-BENCHMARK(BM_FlushAndBytesPerPoint)->Arg(1)->Arg(7)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_FlushAndBytesPerPoint)
+    ->Arg(1)
+    ->Arg(7)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
 
 // A data directory with `days` of 1,000 series flushed to segments, shared by the scans.
 Db* ScanDb() {
@@ -145,10 +150,10 @@ void BM_ScanSumMoney(benchmark::State& state) {
   for (auto _ : state) {
     MoneySum sum;
     if (!db->Scan(r, [&](const ScanBatch& b) {
-               sum.Merge(SumMoneyUnitsValid(b.columns[0].ints, b.columns[0].valid));
-               values += b.rows();
-               return absl::OkStatus();
-             }).ok()) {
+             sum.Merge(SumMoneyUnitsValid(b.columns[0].ints, b.columns[0].valid));
+             values += b.rows();
+             return absl::OkStatus();
+           }).ok()) {
       std::abort();
     }
     total = sum;
@@ -169,10 +174,10 @@ void BM_ScanSumFloat(benchmark::State& state) {
   for (auto _ : state) {
     double sum = 0;
     if (!db->Scan(r, [&](const ScanBatch& b) {
-               for (double v : b.columns[0].floats) sum += v;
-               values += b.rows();
-               return absl::OkStatus();
-             }).ok()) {
+             for (double v : b.columns[0].floats) sum += v;
+             values += b.rows();
+             return absl::OkStatus();
+           }).ok()) {
       std::abort();
     }
     total = sum;

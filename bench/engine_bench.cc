@@ -20,8 +20,7 @@ constexpr int64_t kMinuteNs = 60'000'000'000LL;
 constexpr int64_t kDayNs = 1440 * kMinuteNs;
 
 std::string FreshDir(const std::string& name) {
-  std::string dir =
-      (std::filesystem::temp_directory_path() / ("burnrate-ebench-" + name)).string();
+  std::string dir = (std::filesystem::temp_directory_path() / ("burnrate-ebench-" + name)).string();
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -105,9 +104,8 @@ void BM_CompactionUnderSteadyIngest(benchmark::State& state) {
     const DbStats s = db->GetStats();
     wa = s.write_amplification;
     files = static_cast<double>(s.max_files_per_partition);
-    mb_per_s = secs > 0 ? static_cast<double>(s.compaction_bytes_read) / 1e6 /
-                              std::max(secs, 1e-9)
-                        : 0;
+    mb_per_s =
+        secs > 0 ? static_cast<double>(s.compaction_bytes_read) / 1e6 / std::max(secs, 1e-9) : 0;
     // The final forced merge is timed alone; the totals include the background compactions
     // that ran during ingest.
     state.counters["compactions"] = static_cast<double>(s.compactions);
@@ -151,9 +149,9 @@ void BM_ThirtyDaySumFromRaw(benchmark::State& state) {
   for (auto _ : state) {
     MoneySum total;
     if (!db->Scan(ThirtyDayRequest(), [&](const ScanBatch& b) {
-               total.Merge(SumMoneyUnitsValid(b.columns[0].ints, b.columns[0].valid));
-               return absl::OkStatus();
-             }).ok()) {
+             total.Merge(SumMoneyUnitsValid(b.columns[0].ints, b.columns[0].valid));
+             return absl::OkStatus();
+           }).ok()) {
       std::abort();
     }
     benchmark::DoNotOptimize(total);
@@ -169,12 +167,13 @@ void BM_ThirtyDaySumFromDailyRollups(benchmark::State& state) {
   for (auto _ : state) {
     __int128 total = 0;
     RollupScanReport report;
-    if (!db->ScanRollups(rr,
-                         [&](const RollupBatch& b) {
-                           for (__int128 s : b.columns[0].int_sums) total += s;
-                           return absl::OkStatus();
-                         },
-                         &report)
+    if (!db->ScanRollups(
+               rr,
+               [&](const RollupBatch& b) {
+                 for (__int128 s : b.columns[0].int_sums) total += s;
+                 return absl::OkStatus();
+               },
+               &report)
              .ok()) {
       std::abort();
     }

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "base/str_cat.h"
 #include "base/coding.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 
 namespace burnrate {
 namespace {
@@ -34,7 +34,8 @@ bool ValidFieldType(uint8_t t) { return t >= 1 && t <= 6; }
 
 absl::Status CheckDatabaseName(std::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("database name is empty");
-  if (name.size() > 255) return absl::InvalidArgumentError("database name is longer than 255 bytes");
+  if (name.size() > 255)
+    return absl::InvalidArgumentError("database name is longer than 255 bytes");
   if (name[0] == '.') {
     return absl::InvalidArgumentError(StrCat("database name '", name, "' starts with '.'"));
   }
@@ -83,8 +84,8 @@ uint32_t DatabaseCatalog::InternString(std::string_view s) {
 }
 
 uint32_t DatabaseCatalog::GetOrCreateMeasurement(std::string_view name) {
-  auto [it, inserted] = measurement_ids_.try_emplace(
-      std::string(name), static_cast<uint32_t>(measurements_.size()));
+  auto [it, inserted] =
+      measurement_ids_.try_emplace(std::string(name), static_cast<uint32_t>(measurements_.size()));
   if (inserted) measurements_.push_back(Measurement{std::string(name), {}, {}});
   return it->second;
 }
@@ -100,8 +101,8 @@ uint32_t DatabaseCatalog::GetOrCreateField(uint32_t measurement_id, std::string_
   return it->second;
 }
 
-std::string DatabaseCatalog::SeriesKey(
-    uint32_t measurement_id, std::span<const std::pair<uint32_t, uint32_t>> tags) const {
+std::string DatabaseCatalog::SeriesKey(uint32_t measurement_id,
+                                       std::span<const std::pair<uint32_t, uint32_t>> tags) const {
   std::string key;
   PutVarint32(&key, measurement_id);
   for (auto [k, v] : tags) {
@@ -117,7 +118,8 @@ uint32_t DatabaseCatalog::GetOrCreateSeries(uint32_t measurement_id,
   ids.reserve(sorted_tags.size());
   for (const Tag& t : sorted_tags) ids.emplace_back(InternString(t.key), InternString(t.value));
   std::string key = SeriesKey(measurement_id, ids);
-  auto [it, inserted] = series_ids_.try_emplace(std::move(key), static_cast<uint32_t>(series_.size()));
+  auto [it, inserted] =
+      series_ids_.try_emplace(std::move(key), static_cast<uint32_t>(series_.size()));
   if (inserted) {
     tag_pairs_ += ids.size();
     series_.push_back(Series{measurement_id, std::move(ids)});
@@ -392,8 +394,7 @@ absl::Status Catalog::Decode(const std::string& path, std::string_view payload) 
   uint32_t version, next_id;
   uint64_t n;
   auto bad = [&] {
-    return absl::DataLossError(
-        StrCat(path, " at offset ", 16 + d.offset(), ": malformed catalog"));
+    return absl::DataLossError(StrCat(path, " at offset ", 16 + d.offset(), ": malformed catalog"));
   };
   if (!d.GetVarint32(&version) || version != kCatalogVersion || !d.GetVarint32(&next_id) ||
       !d.GetVarint64(&n) || n > payload.size()) {

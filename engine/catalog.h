@@ -104,9 +104,9 @@ class DatabaseCatalog {
 // Ids a write batch resolved to: the batch's series and each of its fields.
 struct ResolvedBatch {
   uint32_t database_id = 0;
-  std::vector<uint32_t> series_ids;       // per WriteBatch series
-  std::vector<uint32_t> field_ids;        // per WriteBatch::fields() entry
-  std::vector<FieldType> field_types;     // per WriteBatch::fields() entry
+  std::vector<uint32_t> series_ids;    // per WriteBatch series
+  std::vector<uint32_t> field_ids;     // per WriteBatch::fields() entry
+  std::vector<FieldType> field_types;  // per WriteBatch::fields() entry
 };
 
 // Every database's schema, persisted as a snapshot file (CATALOG-<n>, format in
@@ -139,9 +139,9 @@ class Catalog {
                                                 ResolvedBatch* out);
 
   // Runs fn with the database's schema under the reader lock; kNotFound when absent.
-  [[nodiscard]] absl::Status Read(std::string_view database,
-                                  const std::function<absl::Status(const DatabaseCatalog&)>& fn)
-      const;
+  [[nodiscard]] absl::Status Read(
+      std::string_view database,
+      const std::function<absl::Status(const DatabaseCatalog&)>& fn) const;
 
   // Changes since construction or decoding; lets the engine skip unchanged snapshots.
   uint64_t change_count() const;

@@ -6,10 +6,10 @@
 #include <map>
 #include <regex>
 
-#include "base/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "engine/column_ops.h"
 #include "engine/engine_util.h"
 #include "engine/rollup.h"
@@ -109,8 +109,7 @@ absl::Status DbImpl::Recover() {
     BR_RETURN_IF_ERROR(fs_->ListDir(path_ + "/segments", &segs));
     for (const std::string& s : segs) {
       if (s.ends_with(".seg")) {
-        return absl::DataLossError(
-            StrCat(manifest_path, ": missing, but segment files exist"));
+        return absl::DataLossError(StrCat(manifest_path, ": missing, but segment files exist"));
       }
     }
     std::vector<std::string> top;
@@ -133,9 +132,8 @@ absl::Status DbImpl::Recover() {
     const std::string cpath = path_ + "/" + CatalogFileName(manifest.catalog_file_number);
     std::string contents;
     BR_RETURN_IF_ERROR(fs_->ReadFileToString(cpath, &contents));
-    BR_ASSIGN_OR_RETURN(std::string payload,
-                        UnframeChecksummed(std::string_view(kCatalogMagic, 8), cpath,
-                                           std::move(contents)));
+    BR_ASSIGN_OR_RETURN(std::string payload, UnframeChecksummed(std::string_view(kCatalogMagic, 8),
+                                                                cpath, std::move(contents)));
     BR_RETURN_IF_ERROR(catalog_.Decode(cpath, payload));
   }
 
@@ -181,9 +179,8 @@ absl::Status DbImpl::Recover() {
     for (size_t j = i + 1; j < wal_numbers.size(); ++j) {
       const std::string later = WalPath(wal_numbers[j]);
       auto size = fs_->GetFileSize(later);
-      report_.dropped.push_back(StrCat(later, ": dropped the whole file (",
-                                             size.ok() ? *size : 0,
-                                             " bytes) after an earlier corrupt WAL file"));
+      report_.dropped.push_back(StrCat(later, ": dropped the whole file (", size.ok() ? *size : 0,
+                                       " bytes) after an earlier corrupt WAL file"));
       BR_RETURN_IF_ERROR(fs_->DeleteFile(later));
     }
     BR_RETURN_IF_ERROR(fs_->SyncDir(path_ + "/wal"));
@@ -229,7 +226,8 @@ absl::Status DbImpl::Recover() {
         absl::MutexLock l2(&mu_);
         v = version_;
       }
-      BR_RETURN_IF_ERROR(WriteCatalogAndManifest(v->segments, wal_number_, sources_, next_source_id_));
+      BR_RETURN_IF_ERROR(
+          WriteCatalogAndManifest(v->segments, wal_number_, sources_, next_source_id_));
     }
     mu_.Lock();
   }
@@ -248,24 +246,23 @@ absl::Status DbImpl::ReplayWal(const std::string& file) {
       [this](std::string_view payload, uint64_t offset) -> absl::Status {
         absl::Status st = ApplyReplayed(payload);
         if (!st.ok()) {
-          return absl::DataLossError(StrCat(st.message(), " (WAL record at offset ",
-                                                  offset, ")"));
+          return absl::DataLossError(StrCat(st.message(), " (WAL record at offset ", offset, ")"));
         }
         return absl::OkStatus();
       },
       &result);
   report_.wal_records_replayed += result.records;
   if (result.torn_tail) {
-    Log(StrCat(file, ": torn tail at offset ", result.valid_end, " (file size ",
-                     result.file_size, "), the last write was cut short; truncating"));
+    Log(StrCat(file, ": torn tail at offset ", result.valid_end, " (file size ", result.file_size,
+               "), the last write was cut short; truncating"));
     report_.torn_tail_truncated = true;
     BR_RETURN_IF_ERROR(fs_->Truncate(file, result.valid_end));
   }
   if (s.ok()) return s;
   if (result.corrupt && options_.repair) {
     report_.dropped.push_back(StrCat(file, ": dropped bytes ", result.valid_end, " to ",
-                                           result.file_size, " from the corrupt record at offset ",
-                                           result.corrupt_offset, ": ", s.message()));
+                                     result.file_size, " from the corrupt record at offset ",
+                                     result.corrupt_offset, ": ", s.message()));
     Log(report_.dropped.back());
     BR_RETURN_IF_ERROR(fs_->Truncate(file, result.valid_end));
   }
@@ -347,8 +344,8 @@ absl::Status DbImpl::EnqueueAndWait(Writer* w) {
       results[i] = catalog_.Resolve(*x->batch, &resolved[i]);
       if (!results[i].ok()) continue;
       auto db_options = catalog_.Options(resolved[i].database_id);
-      const FsyncPolicy policy = x->options.fsync.value_or(
-          db_options.ok() ? db_options->fsync : FsyncPolicy::kAlways);
+      const FsyncPolicy policy =
+          x->options.fsync.value_or(db_options.ok() ? db_options->fsync : FsyncPolicy::kAlways);
       if (policy == FsyncPolicy::kAlways) need_sync = true;
       if (policy == FsyncPolicy::kInterval) interval_dirty = true;
       record.clear();
@@ -712,8 +709,8 @@ void DbImpl::DeleteObsoleteFilesLocked() {
     for (const std::string& n : names) {
       uint64_t num;
       const bool seg = ParseNumberedName(n, "", ".seg", &num);
-      if ((seg && std::find(live_segments.begin(), live_segments.end(), num) ==
-                      live_segments.end()) ||
+      if ((seg &&
+           std::find(live_segments.begin(), live_segments.end(), num) == live_segments.end()) ||
           n.ends_with(".tmp")) {
         (void)fs_->DeleteFile(path_ + "/segments/" + n);
       }
@@ -1073,7 +1070,8 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   uint32_t max_id = 0;
   for (const Selected& s : selected) max_id = std::max(max_id, s.id);
   std::vector<int32_t> selected_of(static_cast<size_t>(max_id) + 1, -1);
-  for (size_t k = 0; k < selected.size(); ++k) selected_of[selected[k].id] = static_cast<int32_t>(k);
+  for (size_t k = 0; k < selected.size(); ++k)
+    selected_of[selected[k].id] = static_cast<int32_t>(k);
   std::vector<std::vector<std::pair<uint32_t, int>>> hits(selected.size());
   for (size_t g = 0; g < segs.size(); ++g) {
     const auto& entries = segs[g]->reader->series();
@@ -1098,12 +1096,12 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
     init_batch(&memrows);
     size_t mem_count = 0;
     if (imm) {
-      mem_count += imm->ReadSeries(db_id, s.id, request.min_time, request.max_time, field_ids,
-                                   &memrows);
+      mem_count +=
+          imm->ReadSeries(db_id, s.id, request.min_time, request.max_time, field_ids, &memrows);
     }
     const size_t imm_count = mem_count;
-    mem_count += mem->ReadSeries(db_id, s.id, request.min_time, request.max_time, field_ids,
-                                 &memrows);
+    mem_count +=
+        mem->ReadSeries(db_id, s.id, request.min_time, request.max_time, field_ids, &memrows);
     if (imm_count > 0 && mem_count > imm_count) SortAndDedupRows(&memrows);
 
     size_t hit_i = 0;
@@ -1157,4 +1155,3 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
 }
 
 }  // namespace burnrate
-

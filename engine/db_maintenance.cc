@@ -90,10 +90,10 @@ std::vector<uint32_t> RealSeries(const std::vector<std::shared_ptr<SegmentHandle
 
 }  // namespace
 
-absl::Status DbImpl::CommitSegmentChange(
-    const std::vector<std::shared_ptr<SegmentHandle>>& remove,
-    const std::vector<std::shared_ptr<SegmentHandle>>& add,
-    const std::vector<ManifestSource>& sources, uint64_t next_source_id) {
+absl::Status DbImpl::CommitSegmentChange(const std::vector<std::shared_ptr<SegmentHandle>>& remove,
+                                         const std::vector<std::shared_ptr<SegmentHandle>>& add,
+                                         const std::vector<ManifestSource>& sources,
+                                         uint64_t next_source_id) {
   std::vector<std::shared_ptr<SegmentHandle>> segments;
   {
     absl::MutexLock lock(&mu_);
@@ -366,10 +366,9 @@ absl::StatusOr<bool> DbImpl::CompactOnce(bool force) {
     (void)fs_->DeleteFile(SegmentPath(entry.file_number));
     return s;
   };
-  auto out = PartitionOutput::Create(
-      fs_, SegmentPath(entry.file_number),
-      SegmentMeta{catalog_.DatabaseName(entry.database_id), entry.partition_start,
-                  entry.partition_end});
+  auto out = PartitionOutput::Create(fs_, SegmentPath(entry.file_number),
+                                     SegmentMeta{catalog_.DatabaseName(entry.database_id),
+                                                 entry.partition_start, entry.partition_end});
   if (!out.ok()) return fail(out.status());
   const auto cols = UnionColumns(inputs);
   ScanBatch batch;

@@ -30,7 +30,8 @@ inline TimestampNs SafePartitionStart(TimestampNs t, int64_t duration) {
   return start;
 }
 
-inline bool SegmentOrder(const std::shared_ptr<SegmentHandle>& a, const std::shared_ptr<SegmentHandle>& b) {
+inline bool SegmentOrder(const std::shared_ptr<SegmentHandle>& a,
+                         const std::shared_ptr<SegmentHandle>& b) {
   if (a->meta.database_id != b->meta.database_id) {
     return a->meta.database_id < b->meta.database_id;
   }
@@ -110,6 +111,5 @@ class SeriesMatcher {
   };
   std::vector<Compiled> matchers_;
 };
-
 
 }  // namespace burnrate

@@ -45,8 +45,7 @@ class Memtable {
   // series lacks: nulls). out->columns must be sized and typed by the caller. Returns the
   // number of rows appended.
   size_t ReadSeries(uint32_t database_id, uint32_t series_id, TimestampNs min_time,
-                    TimestampNs max_time, std::span<const int64_t> field_ids,
-                    ScanBatch* out) const;
+                    TimestampNs max_time, std::span<const int64_t> field_ids, ScanBatch* out) const;
 
   // True when the memtable holds rows of the series.
   bool HasSeries(uint32_t database_id, uint32_t series_id) const;

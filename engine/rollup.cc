@@ -26,8 +26,10 @@ void MergeRollupBucket(const RollupColumn& src, size_t j, RollupColumn* dst, siz
   dst->counts[i] += src.counts[j];
   if (dst->type == FieldType::kFloat) {
     dst->float_sums[i] += src.float_sums[j];
-    dst->float_mins[i] = first ? src.float_mins[j] : std::min(dst->float_mins[i], src.float_mins[j]);
-    dst->float_maxs[i] = first ? src.float_maxs[j] : std::max(dst->float_maxs[i], src.float_maxs[j]);
+    dst->float_mins[i] =
+        first ? src.float_mins[j] : std::min(dst->float_mins[i], src.float_mins[j]);
+    dst->float_maxs[i] =
+        first ? src.float_maxs[j] : std::max(dst->float_maxs[i], src.float_maxs[j]);
   } else {
     dst->int_sums[i] += src.int_sums[j];
     dst->int_mins[i] = first ? src.int_mins[j] : std::min(dst->int_mins[i], src.int_mins[j]);

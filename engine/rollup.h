@@ -49,8 +49,7 @@ inline TimestampNs BucketStart(TimestampNs t, int64_t width) {
 // of *out when it has the same start (rows of one bucket may arrive in several calls, in
 // time order).
 void AccumulateRollups(std::span<const TimestampNs> times,
-                       std::span<const ScanColumn* const> columns, int64_t width,
-                       RollupBatch* out);
+                       std::span<const ScanColumn* const> columns, int64_t width, RollupBatch* out);
 
 // Adds bucket `j` of `src` into bucket `i` of `dst` (same type).
 void MergeRollupBucket(const RollupColumn& src, size_t j, RollupColumn* dst, size_t i);

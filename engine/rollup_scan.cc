@@ -1,8 +1,8 @@
 // Db::ScanRollups: per-bucket aggregates from stored rollups where they are exact, raw rows
 // elsewhere.
 #include <algorithm>
-#include <memory>
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
 
@@ -104,7 +104,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
   // series the memtable has: a month of minute data can select 100,000 series.
   struct Selected {
     uint32_t id;
-    std::vector<Tag> tags;  // filled when first needed (or by series_filter)
+    std::vector<Tag> tags;           // filled when first needed (or by series_filter)
     std::unique_ptr<ScanBatch> mem;  // memtable rows in range, sorted; null when none
   };
   std::vector<Selected> selected;
@@ -189,7 +189,8 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
   uint32_t max_id = 0;
   for (const Selected& s : selected) max_id = std::max(max_id, s.id);
   std::vector<int32_t> selected_of(static_cast<size_t>(max_id) + 1, -1);
-  for (size_t k = 0; k < selected.size(); ++k) selected_of[selected[k].id] = static_cast<int32_t>(k);
+  for (size_t k = 0; k < selected.size(); ++k)
+    selected_of[selected[k].id] = static_cast<int32_t>(k);
   std::map<TimestampNs, std::vector<size_t>> mem_partitions;  // selected indexes with rows
   for (size_t k = 0; k < selected.size(); ++k) {
     Selected& s = selected[k];
@@ -199,8 +200,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
     init_rows(s.mem.get());
     size_t imm_count = 0;
     if (in_imm) {
-      imm_count =
-          imm->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, s.mem.get());
+      imm_count = imm->ReadSeries(db_id, s.id, req.min_time, req.max_time, field_ids, s.mem.get());
     }
     const size_t total = imm_count + mem->ReadSeries(db_id, s.id, req.min_time, req.max_time,
                                                      field_ids, s.mem.get());

@@ -10,8 +10,8 @@
 namespace burnrate {
 
 absl::StatusOr<std::unique_ptr<PartitionOutput>> PartitionOutput::Create(FileSystem* fs,
-                                                                          std::string path,
-                                                                          const SegmentMeta& meta) {
+                                                                         std::string path,
+                                                                         const SegmentMeta& meta) {
   BR_ASSIGN_OR_RETURN(auto writer, SegmentWriter::Create(fs, path, meta, SegmentWriterOptions{}));
   auto out =
       std::unique_ptr<PartitionOutput>(new PartitionOutput(std::move(path), std::move(writer)));

@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "base/str_cat.h"
 #include "base/coding.h"
+#include "base/str_cat.h"
 
 namespace burnrate {
 
@@ -109,9 +109,8 @@ absl::StatusOr<DecodedWriteBatch> DecodeWriteBatchRecord(std::string_view payloa
   for (uint64_t i = 0; i < n; ++i) {
     uint32_t series, field_count;
     uint64_t delta;
-    if (!d.GetVarint32(&series) || series >= out.batch.series_count() ||
-        !d.GetVarint64(&delta) || !d.GetVarint32(&field_count) ||
-        field_count > d.remaining()) {
+    if (!d.GetVarint32(&series) || series >= out.batch.series_count() || !d.GetVarint64(&delta) ||
+        !d.GetVarint32(&field_count) || field_count > d.remaining()) {
       return bad("point");
     }
     time = static_cast<int64_t>(static_cast<uint64_t>(time) +

@@ -2,9 +2,9 @@
 
 #include <xxhash.h>
 
-#include "base/str_cat.h"
 #include "base/coding.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 
 namespace burnrate {
 
@@ -34,8 +34,8 @@ std::string FrameChecksummed(std::string_view magic8, std::string_view payload) 
 absl::StatusOr<std::string> UnframeChecksummed(std::string_view magic8, const std::string& path,
                                                std::string contents) {
   if (contents.size() < 24) {
-    return absl::DataLossError(StrCat(path, ": file is ", contents.size(),
-                                            " bytes, shorter than its 24-byte frame"));
+    return absl::DataLossError(
+        StrCat(path, ": file is ", contents.size(), " bytes, shorter than its 24-byte frame"));
   }
   if (std::string_view(contents.data(), 8) != magic8) {
     return absl::DataLossError(StrCat(path, " at offset 0: bad magic"));
@@ -43,7 +43,7 @@ absl::StatusOr<std::string> UnframeChecksummed(std::string_view magic8, const st
   const uint64_t len = DecodeFixed64(contents.data() + 8);
   if (len != contents.size() - 24) {
     return absl::DataLossError(StrCat(path, " at offset 8: payload length ", len,
-                                            " does not match file size ", contents.size()));
+                                      " does not match file size ", contents.size()));
   }
   const uint64_t want = DecodeFixed64(contents.data() + contents.size() - 8);
   if (Checksum64(std::string_view(contents.data(), contents.size() - 8)) != want) {

@@ -1,8 +1,8 @@
 #include "storage/manifest.h"
 
-#include "base/str_cat.h"
 #include "base/coding.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "storage/file_util.h"
 
 namespace burnrate {
@@ -45,9 +45,8 @@ std::string EncodeManifest(const Manifest& m) {
 }
 
 absl::StatusOr<Manifest> DecodeManifest(const std::string& path, std::string contents) {
-  BR_ASSIGN_OR_RETURN(std::string payload,
-                      UnframeChecksummed(std::string_view(kManifestMagic, 8), path,
-                                         std::move(contents)));
+  BR_ASSIGN_OR_RETURN(std::string payload, UnframeChecksummed(std::string_view(kManifestMagic, 8),
+                                                              path, std::move(contents)));
   Decoder d(payload);
   Manifest m;
   uint32_t version = 0;
@@ -65,11 +64,10 @@ absl::StatusOr<Manifest> DecodeManifest(const std::string& path, std::string con
   m.segments.resize(n);
   for (ManifestSegment& s : m.segments) {
     uint64_t ps, pe, mn, mx;
-    if (!d.GetVarint64(&s.file_number) || !d.GetVarint32(&s.database_id) ||
-        !d.GetVarint64(&ps) || !d.GetVarint64(&pe) || !d.GetVarint64(&mn) ||
-        !d.GetVarint64(&mx) || !d.GetVarint64(&s.file_size) || !d.GetVarint64(&s.row_count) ||
-        !d.GetVarint32(&s.series_count) || !d.GetVarint64(&s.seq) ||
-        !d.GetVarint64(&s.source_id)) {
+    if (!d.GetVarint64(&s.file_number) || !d.GetVarint32(&s.database_id) || !d.GetVarint64(&ps) ||
+        !d.GetVarint64(&pe) || !d.GetVarint64(&mn) || !d.GetVarint64(&mx) ||
+        !d.GetVarint64(&s.file_size) || !d.GetVarint64(&s.row_count) ||
+        !d.GetVarint32(&s.series_count) || !d.GetVarint64(&s.seq) || !d.GetVarint64(&s.source_id)) {
       return bad("segment entry");
     }
     s.partition_start = ZigZagDecode(ps);

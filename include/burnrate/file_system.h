@@ -73,8 +73,7 @@ class FileSystem {
   // Removes an empty directory.
   [[nodiscard]] virtual absl::Status DeleteDir(const std::string& dir) = 0;
   // Atomic replace of `to` by `from` (rename(2)); durable after SyncDir of the parent.
-  [[nodiscard]] virtual absl::Status RenameFile(const std::string& from,
-                                                const std::string& to) = 0;
+  [[nodiscard]] virtual absl::Status RenameFile(const std::string& from, const std::string& to) = 0;
   // Hard link; kUnimplemented where links are not possible (callers then copy).
   [[nodiscard]] virtual absl::Status LinkFile(const std::string& from, const std::string& to) = 0;
   [[nodiscard]] virtual absl::Status Truncate(const std::string& path, uint64_t size) = 0;

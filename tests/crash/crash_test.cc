@@ -110,12 +110,11 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedBatchAndLeavesNoPartialOne) {
     ASSERT_OK(db) << "round " << round;
     auto seen = ReadBack(db->get());
     for (int64_t k : acked) {
-      ASSERT_TRUE(seen.contains(k)) << "round " << round << ": acknowledged batch " << k
-                                    << " lost";
+      ASSERT_TRUE(seen.contains(k)) << "round " << round << ": acknowledged batch " << k << " lost";
     }
     for (const auto& [k, s] : seen) {
-      EXPECT_EQ(s.points, crash::kPointsPerBatch) << "round " << round << ": batch " << k
-                                                  << " partially visible";
+      EXPECT_EQ(s.points, crash::kPointsPerBatch)
+          << "round " << round << ": batch " << k << " partially visible";
       EXPECT_TRUE(s.exact) << "batch " << k;
       next_batch = std::max(next_batch, k + 1);
     }
@@ -167,10 +166,10 @@ TEST(CrashTest, KillsDuringSourceReplaceDeleteAndCompactionLeaveBeforeOrAfterSta
     ASSERT_OK(db) << "round " << round;
     auto seen = ReadBack(db->get());
     for (const auto& [k, s] : seen) {
-      EXPECT_EQ(s.points, crash::kPointsPerBatch) << "round " << round << ": batch " << k
-                                                  << " partially visible";
-      EXPECT_FALSE(deleted.contains(k)) << "round " << round << ": deleted batch " << k
-                                        << " reappeared";
+      EXPECT_EQ(s.points, crash::kPointsPerBatch)
+          << "round " << round << ": batch " << k << " partially visible";
+      EXPECT_FALSE(deleted.contains(k))
+          << "round " << round << ": deleted batch " << k << " reappeared";
       next_batch = std::max(next_batch, k + 1);
     }
     for (int64_t k : acked) {

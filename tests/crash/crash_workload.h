@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "burnrate/write_batch.h"
 #include "base/str_cat.h"
+#include "burnrate/write_batch.h"
 
 // The deterministic workload shared by the crash writer (child) and the checker (parent):
 // batch k holds kPointsPerBatch points of series run (k % 13) at times unique to k, with

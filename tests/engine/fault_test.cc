@@ -138,7 +138,7 @@ TEST_F(FaultTest, DiskFullDuringFlushKeepsEverythingReadable) {
 // Fails the Nth call of each kind of operation, for many N, under a workload of writes and
 // flushes, then crashes: every acknowledged batch must be there, whole.
 TEST_F(FaultTest, EveryInjectedFailureKeepsAcknowledgedWrites) {
-  const FileOp ops[] = {FileOp::kAppend, FileOp::kSync,   FileOp::kCreate,
+  const FileOp ops[] = {FileOp::kAppend, FileOp::kSync,    FileOp::kCreate,
                         FileOp::kRename, FileOp::kSyncDir, FileOp::kTruncate};
   int case_number = 0;
   for (FileOp op : ops) {

@@ -30,7 +30,7 @@ std::vector<Tag> SeriesTags(int s) {
 struct Model {
   struct Write {
     uint64_t seq;
-    int64_t value;  // cost units, util in quarters, n
+    int64_t value;      // cost units, util in quarters, n
     std::string owner;  // source key and version, "" for ordinary writes
   };
   // (series, minute, field) -> writes
@@ -92,19 +92,21 @@ class ModelTest : public ::testing::TestWithParam<uint64_t> {
     r.database = "db";
     r.measurement = "m";
     r.fields = {"cost", "util", "n"};
-    ASSERT_TRUE(db_->Scan(r, [&](const ScanBatch& b) {
-                      const int s = std::stoi(b.tags[1].value.substr(1));
-                      for (size_t i = 0; i < b.rows(); ++i) {
-                        const int minute = static_cast<int>((b.times[i] - kT0) / kMinute);
-                        for (int f = 0; f < 3; ++f) {
-                          const ScanColumn& c = b.columns[f];
-                          if (!c.IsValid(i)) continue;
-                          got[{s, minute, f}] =
-                              f == 1 ? static_cast<int64_t>(c.floats[i] * 4) : c.ints[i];
-                        }
-                      }
-                      return absl::OkStatus();
-                    }).ok());
+    ASSERT_TRUE(db_->Scan(r,
+                          [&](const ScanBatch& b) {
+                            const int s = std::stoi(b.tags[1].value.substr(1));
+                            for (size_t i = 0; i < b.rows(); ++i) {
+                              const int minute = static_cast<int>((b.times[i] - kT0) / kMinute);
+                              for (int f = 0; f < 3; ++f) {
+                                const ScanColumn& c = b.columns[f];
+                                if (!c.IsValid(i)) continue;
+                                got[{s, minute, f}] =
+                                    f == 1 ? static_cast<int64_t>(c.floats[i] * 4) : c.ints[i];
+                              }
+                            }
+                            return absl::OkStatus();
+                          })
+                    .ok());
     ASSERT_EQ(got, want) << step;
 
     // Rollups over a random range, at both levels, against sums of the model.
@@ -132,31 +134,31 @@ class ModelTest : public ::testing::TestWithParam<uint64_t> {
         sum += v;
       }
       RollupScanReport report;
-      ASSERT_TRUE(db_->ScanRollups(rr,
-                                   [&](const RollupBatch& b) {
-                                     const int s = std::stoi(b.tags[1].value.substr(1));
-                                     for (size_t i = 0; i < b.bucket_starts.size(); ++i) {
-                                       for (int f = 0; f < 3; ++f) {
-                                         const RollupColumn& c = b.columns[f];
-                                         if (c.counts[i] == 0) continue;
-                                         auto& [cnt, sum, mn, mx] =
-                                             actual[{s, b.bucket_starts[i], f}];
-                                         cnt = c.counts[i];
-                                         if (f == 1) {
-                                           sum = static_cast<int64_t>(c.float_sums[i] * 4);
-                                           mn = static_cast<int64_t>(c.float_mins[i] * 4);
-                                           mx = static_cast<int64_t>(c.float_maxs[i] * 4);
-                                         } else {
-                                           sum = static_cast<int64_t>(c.int_sums[i]);
-                                           mn = c.int_mins[i];
-                                           mx = c.int_maxs[i];
-                                         }
-                                       }
-                                     }
-                                     return absl::OkStatus();
-                                   },
-                                   &report)
-                    .ok());
+      ASSERT_TRUE(db_->ScanRollups(
+                         rr,
+                         [&](const RollupBatch& b) {
+                           const int s = std::stoi(b.tags[1].value.substr(1));
+                           for (size_t i = 0; i < b.bucket_starts.size(); ++i) {
+                             for (int f = 0; f < 3; ++f) {
+                               const RollupColumn& c = b.columns[f];
+                               if (c.counts[i] == 0) continue;
+                               auto& [cnt, sum, mn, mx] = actual[{s, b.bucket_starts[i], f}];
+                               cnt = c.counts[i];
+                               if (f == 1) {
+                                 sum = static_cast<int64_t>(c.float_sums[i] * 4);
+                                 mn = static_cast<int64_t>(c.float_mins[i] * 4);
+                                 mx = static_cast<int64_t>(c.float_maxs[i] * 4);
+                               } else {
+                                 sum = static_cast<int64_t>(c.int_sums[i]);
+                                 mn = c.int_mins[i];
+                                 mx = c.int_maxs[i];
+                               }
+                             }
+                           }
+                           return absl::OkStatus();
+                         },
+                         &report)
+                      .ok());
       ASSERT_EQ(actual, expected) << step << " rollup level " << static_cast<int>(level)
                                   << " range minutes " << a << ".." << z;
       rollup_buckets_ += report.rollup_buckets_read;

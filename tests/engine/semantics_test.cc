@@ -86,9 +86,9 @@ TEST_F(SemanticsTest, LastWriteWinsSurvivesCompaction) {
 TEST_F(SemanticsTest, LateWritesIntoCompactedPartitionsAreExact) {
   for (int m = 0; m < 100; ++m) Put(1, kT0 + m * kMinute, 1);
   ASSERT_OK(db_->CompactAll());
-  Put(1, kT0 + 5 * kMinute, 1000);        // overwrite, late
-  Put(1, kT0 + 100 * kMinute + 1, 7);     // new point, late
-  Put(1, kT0 - 3 * kDay, 9);              // an even older partition
+  Put(1, kT0 + 5 * kMinute, 1000);     // overwrite, late
+  Put(1, kT0 + 100 * kMinute + 1, 7);  // new point, late
+  Put(1, kT0 - 3 * kDay, 9);           // an even older partition
   EXPECT_EQ(Totals(), Pair(99 + 1000 + 7 + 9, 102));
   ASSERT_OK(db_->CompactAll());
   EXPECT_EQ(Totals(), Pair(99 + 1000 + 7 + 9, 102));
@@ -296,19 +296,22 @@ TEST_F(SemanticsTest, RollupsAnswerWholeBucketsAndRawRowsTheEdges) {
   rr.scan.database = "db";
   rr.scan.measurement = "cost";
   rr.scan.fields = {"cost"};
-  rr.scan.min_time = kT0 + 30 * kMinute;       // a ragged start
+  rr.scan.min_time = kT0 + 30 * kMinute;             // a ragged start
   rr.scan.max_time = kT0 + 2 * kDay + 90 * kMinute;  // and end
   rr.level = RollupLevel::kHour;
   RollupScanReport report;
   __int128 total = 0;
   int64_t count = 0;
-  ASSERT_OK(db_->ScanRollups(rr, [&](const RollupBatch& b) {
-    for (size_t i = 0; i < b.bucket_starts.size(); ++i) {
-      total += b.columns[0].int_sums[i];
-      count += b.columns[0].counts[i];
-    }
-    return absl::OkStatus();
-  }, &report));
+  ASSERT_OK(db_->ScanRollups(
+      rr,
+      [&](const RollupBatch& b) {
+        for (size_t i = 0; i < b.bucket_starts.size(); ++i) {
+          total += b.columns[0].int_sums[i];
+          count += b.columns[0].counts[i];
+        }
+        return absl::OkStatus();
+      },
+      &report));
   int64_t want_total = 0, want_count = 0;
   for (int m = 30; m <= 2 * 24 * 60 + 90; ++m) {
     want_total += m;
@@ -330,10 +333,13 @@ TEST_F(SemanticsTest, RollupsAnswerWholeBucketsAndRawRowsTheEdges) {
   Put(0, kT0 + kDay + 3 * kMinute, 1'000'000);
   ASSERT_OK(db_->Flush());
   total = 0;
-  ASSERT_OK(db_->ScanRollups(rr, [&](const RollupBatch& b) {
-    for (size_t i = 0; i < b.bucket_starts.size(); ++i) total += b.columns[0].int_sums[i];
-    return absl::OkStatus();
-  }, &report));
+  ASSERT_OK(db_->ScanRollups(
+      rr,
+      [&](const RollupBatch& b) {
+        for (size_t i = 0; i < b.bucket_starts.size(); ++i) total += b.columns[0].int_sums[i];
+        return absl::OkStatus();
+      },
+      &report));
   EXPECT_EQ(static_cast<int64_t>(total), want_total - (24 * 60 + 3) + 1'000'000);
 }
 
@@ -347,7 +353,8 @@ TEST_F(SemanticsTest, RollupsRejectNonNumericFields) {
   rr.scan.database = "db";
   rr.scan.measurement = "cost";
   rr.scan.fields = {"note"};
-  EXPECT_THAT(db_->ScanRollups(rr, [](const RollupBatch&) { return absl::OkStatus(); }, nullptr),
+  EXPECT_THAT(db_->ScanRollups(
+                  rr, [](const RollupBatch&) { return absl::OkStatus(); }, nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
