@@ -195,10 +195,14 @@ void BM_EngineFloor_ScanSum(benchmark::State& state) {
   uint64_t points = 0;
   for (auto _ : state) {
     MoneySum sum;
-    if (!Data().db->Scan(r, [&](const ScanBatch& b) {
-              sum.Merge(SumMoneyUnitsValid(b.columns[0].ints, b.columns[0].valid));
-              return absl::OkStatus();
-            }).ok()) {
+    if (!Data()
+             .db
+             ->Scan(r,
+                    [&](const ScanBatch& b) {
+                      sum.Merge(SumMoneyUnitsValid(b.columns[0].ints, b.columns[0].valid));
+                      return absl::OkStatus();
+                    })
+             .ok()) {
       state.SkipWithError("scan failed");
       return;
     }
@@ -218,10 +222,16 @@ void BM_EngineFloor_ScanRollupsDay(benchmark::State& state) {
   r.level = RollupLevel::kDay;
   for (auto _ : state) {
     uint64_t batches = 0;
-    if (!Data().db->ScanRollups(r, [&](const RollupBatch&) {
-              ++batches;
-              return absl::OkStatus();
-            }, nullptr).ok()) {
+    if (!Data()
+             .db
+             ->ScanRollups(
+                 r,
+                 [&](const RollupBatch&) {
+                   ++batches;
+                   return absl::OkStatus();
+                 },
+                 nullptr)
+             .ok()) {
       state.SkipWithError("scan failed");
       return;
     }

@@ -89,10 +89,17 @@ int StorageClass(FieldType t) {
 // ---------------------------------------------------------------------------------------
 // Subquery results as a source.
 
-// One series of a subquery's result as column data, rows in time order.
+// One series of a subquery's result: rows [begin, end) of its name's columns, in time
+// order.
 struct MemSeries {
   std::string name;
   std::vector<Tag> tags;
+  size_t begin = 0;
+  size_t end = 0;
+};
+
+// The rows of every series of one name, series after series.
+struct MemColumns {
   std::vector<TimestampNs> times;
   std::vector<ScanColumn> columns;  // by field, in MemSource::fields[name] order
 };
@@ -102,36 +109,20 @@ struct MemSeries {
 struct MemSource {
   std::vector<MemSeries> series;
   std::map<std::string, std::vector<FieldInfo>> fields;  // per name, in column order
+  std::map<std::string, MemColumns> data;                // per name
 };
 
-FieldType InferType(const std::vector<const ResultValue*>& values) {
-  bool any_float = false, any_decimal = false, any_int = false, any_uint = false,
-       any_string = false, any_bool = false;
-  for (const ResultValue* v : values) {
-    switch (v->kind()) {
-      case ResultValue::Kind::kFloat:
-        any_float = true;
-        break;
-      case ResultValue::Kind::kDecimal:
-        any_decimal = true;
-        break;
-      case ResultValue::Kind::kInteger:
-      case ResultValue::Kind::kTime:
-        any_int = true;
-        break;
-      case ResultValue::Kind::kUnsigned:
-        any_uint = true;
-        break;
-      case ResultValue::Kind::kString:
-        any_string = true;
-        break;
-      case ResultValue::Kind::kBoolean:
-        any_bool = true;
-        break;
-      default:
-        break;
-    }
-  }
+// Which kinds of values a subquery column holds, as bits of 1 << Kind.
+uint32_t KindBit(const ResultValue& v) { return 1u << static_cast<int>(v.kind()); }
+
+FieldType InferType(uint32_t kinds) {
+  auto has = [&](ResultValue::Kind k) { return (kinds & (1u << static_cast<int>(k))) != 0; };
+  const bool any_float = has(ResultValue::Kind::kFloat);
+  const bool any_decimal = has(ResultValue::Kind::kDecimal);
+  const bool any_int = has(ResultValue::Kind::kInteger) || has(ResultValue::Kind::kTime);
+  const bool any_uint = has(ResultValue::Kind::kUnsigned);
+  const bool any_string = has(ResultValue::Kind::kString);
+  const bool any_bool = has(ResultValue::Kind::kBoolean);
   const bool number = any_float || any_decimal || any_int || any_uint;
   if (any_string && !number && !any_bool) return FieldType::kString;
   if (any_bool && !number && !any_string) return FieldType::kBoolean;
@@ -191,56 +182,60 @@ absl::StatusOr<std::shared_ptr<const MemSource>> Materialize(std::vector<ResultS
   auto mem = std::make_shared<MemSource>();
   // Columns per name: the first series' (InfluxDB gives every series of a source the same).
   std::map<std::string, std::vector<std::string>> columns;
-  std::map<std::string, std::vector<std::vector<const ResultValue*>>> samples;
+  std::map<std::string, std::vector<uint32_t>> kinds;
   for (const ResultSeries& s : inner) {
     auto [it, inserted] = columns.try_emplace(s.name, s.columns);
-    auto& cols = it->second;
-    auto& smp = samples[s.name];
-    smp.resize(cols.size());
+    const auto& cols = it->second;
+    auto& k = kinds[s.name];
+    k.resize(cols.size(), 0);
     for (const auto& row : s.values) {
       for (size_t c = 1; c < cols.size() && c < row.size(); ++c) {
-        if (!row[c].is_null()) smp[c].push_back(&row[c]);
+        if (!row[c].is_null()) k[c] |= KindBit(row[c]);
       }
     }
   }
   for (const auto& [name, cols] : columns) {
     std::vector<FieldInfo>& fields = mem->fields[name];
+    MemColumns& data = mem->data[name];
     for (size_t c = 1; c < cols.size(); ++c) {
-      fields.push_back(FieldInfo{cols[c], InferType(samples[name][c])});
+      fields.push_back(FieldInfo{cols[c], InferType(kinds[name][c])});
+      ScanColumn col;
+      col.name = cols[c];
+      col.type = fields.back().type;
+      data.columns.push_back(std::move(col));
     }
   }
+  std::vector<size_t> order;
+  const ResultValue null;
   for (ResultSeries& s : inner) {
     MemSeries m;
     m.name = s.name;
-    m.tags = s.tags;
+    m.tags = std::move(s.tags);
     const std::vector<FieldInfo>& fields = mem->fields[s.name];
-    std::vector<size_t> order(s.values.size());
+    MemColumns& data = mem->data[s.name];
+    order.resize(s.values.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     auto time_of = [&](size_t r) {
       return s.values[r].empty() ? TimestampNs{0} : s.values[r][0].time();
     };
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return time_of(a) < time_of(b); });
-    m.columns.resize(fields.size());
-    for (size_t c = 0; c < fields.size(); ++c) {
-      m.columns[c].name = fields[c].name;
-      m.columns[c].type = fields[c].type;
-    }
+    m.begin = data.times.size();
     for (size_t r : order) {
       const auto& row = s.values[r];
-      m.times.push_back(time_of(r));
+      data.times.push_back(time_of(r));
       for (size_t c = 0; c < fields.size(); ++c) {
-        const ResultValue null;
         const ResultValue& v = c + 1 < row.size() ? row[c + 1] : null;
-        PushValue(v, &m.columns[c]);
+        PushValue(v, &data.columns[c]);
         if (fields[c].type == FieldType::kMoney && v.kind() == ResultValue::Kind::kDecimal &&
-            m.columns[c].valid.back() == 0) {
+            data.columns[c].valid.back() == 0) {
           return absl::InvalidArgumentError(StrCat("subquery money value ", v.ToString(),
                                                    " in column \"", fields[c].name,
                                                    "\" is beyond the range of one amount"));
         }
       }
     }
+    m.end = data.times.size();
     mem->series.push_back(std::move(m));
   }
   return std::shared_ptr<const MemSource>(std::move(mem));
@@ -394,7 +389,8 @@ std::vector<Tag> TagsOfKey(std::string_view key) {
   while (i < key.size()) {
     const size_t k = key.find('\0', i);
     const size_t v = key.find('\0', k + 1);
-    tags.push_back(Tag{std::string(key.substr(i, k - i)), std::string(key.substr(k + 1, v - k - 1))});
+    tags.push_back(
+        Tag{std::string(key.substr(i, k - i)), std::string(key.substr(k + 1, v - k - 1))});
     i = v + 1;
   }
   return tags;
@@ -501,13 +497,13 @@ class SourceRun {
     }
     if (where_.series_condition) BR_RETURN_IF_ERROR(regexes_.Compile(*where_.series_condition));
     if (where_.row_condition) BR_RETURN_IF_ERROR(regexes_.Compile(*where_.row_condition));
-    for (const OutputColumn& c : plan_.columns) {
+    for (const SelectColumn& c : plan_.columns) {
       if (c.expr != nullptr) BR_RETURN_IF_ERROR(regexes_.Compile(*c.expr));
-      if (c.kind == OutputColumn::Kind::kTag || c.kind == OutputColumn::Kind::kWildcardTags) {
+      if (c.kind == SelectColumn::Kind::kTag || c.kind == SelectColumn::Kind::kWildcardTags) {
         need_tags_ = true;
       }
-      if (c.kind == OutputColumn::Kind::kWildcardTags) collect_keys_ = true;
-      if (!plan_.aggregate && c.kind == OutputColumn::Kind::kExpr) need_tags_ = true;
+      if (c.kind == SelectColumn::Kind::kWildcardTags) collect_keys_ = true;
+      if (!plan_.aggregate && c.kind == SelectColumn::Kind::kExpr) need_tags_ = true;
     }
     for (const std::string& r : g.regexes) group_regexes_.emplace_back(r, std::regex::ECMAScript);
     sorted_keys_ = g.keys;
@@ -518,8 +514,8 @@ class SourceRun {
     // Which scan fields the output reads: a raw row whose output fields are all null is
     // not a point of the result.
     output_fields_.assign(plan_.scan_fields.size(), 0);
-    for (const OutputColumn& c : plan_.columns) {
-      if (c.kind == OutputColumn::Kind::kField) output_fields_[c.index] = 1;
+    for (const SelectColumn& c : plan_.columns) {
+      if (c.kind == SelectColumn::Kind::kField) output_fields_[c.index] = 1;
       if (c.expr == nullptr) continue;
       ForEachExpr(*c.expr, [&](const Expr& x) {
         const auto* v = x.As<VarRef>();
@@ -535,8 +531,10 @@ class SourceRun {
     // Both cores for large scans only: each half's engine scan walks the measurement's
     // catalog, which outweighs the aggregation of a short time range. The range stands
     // in for the size (points are about series x time).
-    const bool short_range = where_.min_time != kMinTime && where_.max_time != kMaxTime &&
-                             static_cast<__int128>(where_.max_time) - where_.min_time < kHourNs;
+    // An open upper bound is taken as now(): data from the future is rare.
+    const TimestampNs end = where_.max_time == kMaxTime ? ctx_->now() : where_.max_time;
+    const bool short_range =
+        where_.min_time != kMinTime && static_cast<__int128>(end) - where_.min_time < kHourNs;
     threads_ = source_.mem || short_range ? 1 : ctx_->threads();
     if (source_.mem) BR_RETURN_IF_ERROR(mem_matcher_.Init(where_.tag_matchers));
     return absl::OkStatus();
@@ -546,6 +544,8 @@ class SourceRun {
 
   // At most this many series can be returned (OFFSET + LIMIT of an ORDER BY over groups).
   void set_series_cap(size_t cap) { series_cap_ = cap; }
+  // Rows are returned in the order they are built, so building may stop past this many.
+  void set_row_cap(size_t cap) { row_cap_ = cap; }
 
   void set_limit_cap(size_t cap) {
     if (cap > 0 && (trim_cap_ == 0 || cap < trim_cap_)) trim_cap_ = cap;
@@ -691,44 +691,54 @@ class SourceRun {
   }
 
   absl::Status ScanMem(int shard) {
-    uint32_t sid = 0;
+    const std::vector<FieldInfo>& fields = source_.mem->fields.at(source_.name);
+    const MemColumns& data = source_.mem->data.at(source_.name);
+    // The source column of each scan field (-1: the source has none; all null).
+    std::vector<int> column_of;
     ScanBatch batch;
-    for (const MemSeries& m : source_.mem->series) {
-      const uint32_t id = sid++;
+    for (const std::string& f : plan_.scan_fields) {
+      int c = -1;
+      for (size_t i = 0; i < fields.size(); ++i) {
+        if (fields[i].name == f) c = static_cast<int>(i);
+      }
+      column_of.push_back(c);
+      ScanColumn col;
+      col.name = f;
+      col.type = c < 0 ? FieldType::kFloat : fields[c].type;
+      batch.columns.push_back(std::move(col));
+    }
+    for (uint32_t id = 0; id < source_.mem->series.size(); ++id) {
+      const MemSeries& m = source_.mem->series[id];
       if (m.name != source_.name) continue;
       if (ShardOf(m.tags) != shard || !mem_matcher_.Matches(m.tags) || !SeriesMatches(m.tags)) {
         continue;
       }
-      const auto lo = std::lower_bound(m.times.begin(), m.times.end(), where_.min_time);
-      const auto hi = std::upper_bound(lo, m.times.end(), where_.max_time);
+      const auto first = data.times.begin() + static_cast<std::ptrdiff_t>(m.begin);
+      const auto last = data.times.begin() + static_cast<std::ptrdiff_t>(m.end);
+      const auto lo = std::lower_bound(first, last, where_.min_time);
+      const auto hi = std::upper_bound(lo, last, where_.max_time);
       if (lo == hi) continue;
-      const size_t b = lo - m.times.begin(), e = hi - m.times.begin();
+      const size_t b = lo - data.times.begin(), e = hi - data.times.begin();
       batch.series_id = id;
       batch.tags = m.tags;
       batch.times.assign(lo, hi);
-      batch.columns.clear();
-      const std::vector<FieldInfo>& fields = source_.mem->fields.at(m.name);
-      for (const std::string& f : plan_.scan_fields) {
-        ScanColumn col;
-        col.name = f;
-        size_t c = 0;
-        while (c < fields.size() && fields[c].name != f) ++c;
-        if (c == fields.size()) {
-          col.type = FieldType::kFloat;
+      for (size_t k = 0; k < batch.columns.size(); ++k) {
+        ScanColumn& col = batch.columns[k];
+        col.floats.clear();
+        col.ints.clear();
+        col.strings.clear();
+        if (column_of[k] < 0) {
           col.floats.assign(e - b, 0);
           col.valid.assign(e - b, 0);
-        } else {
-          const ScanColumn& src = m.columns[c];
-          col.type = src.type;
-          if (!src.floats.empty())
-            col.floats.assign(src.floats.begin() + b, src.floats.begin() + e);
-          if (!src.ints.empty()) col.ints.assign(src.ints.begin() + b, src.ints.begin() + e);
-          if (!src.strings.empty()) {
-            col.strings.assign(src.strings.begin() + b, src.strings.begin() + e);
-          }
-          col.valid.assign(src.valid.begin() + b, src.valid.begin() + e);
+          continue;
         }
-        batch.columns.push_back(std::move(col));
+        const ScanColumn& src = data.columns[column_of[k]];
+        if (!src.floats.empty()) col.floats.assign(src.floats.begin() + b, src.floats.begin() + e);
+        if (!src.ints.empty()) col.ints.assign(src.ints.begin() + b, src.ints.begin() + e);
+        if (!src.strings.empty()) {
+          col.strings.assign(src.strings.begin() + b, src.strings.begin() + e);
+        }
+        col.valid.assign(src.valid.begin() + b, src.valid.begin() + e);
       }
       BR_RETURN_IF_ERROR(AddBatch(shard, batch));
     }
@@ -747,11 +757,10 @@ class SourceRun {
 
   size_t ShardBytes(const Shard& sh) const {
     size_t b = sh.fixed_bytes + sh.keys.bytes() + sh.series_slot.capacity() * sizeof(uint32_t) +
-               sh.series.capacity() * sizeof(SeriesEntry) +
-               sh.series_index.capacity() * 16 + sh.groups.capacity() * sizeof(GroupEntry) +
-               sh.group_index.capacity() * 48 + sh.cells.capacity() * sizeof(CellKey) +
-               sh.cell_index.capacity() * 24 + sh.rows.capacity() * sizeof(RawRow) +
-               sh.raw_cells.capacity() * sizeof(RawCell) +
+               sh.series.capacity() * sizeof(SeriesEntry) + sh.series_index.capacity() * 16 +
+               sh.groups.capacity() * sizeof(GroupEntry) + sh.group_index.capacity() * 48 +
+               sh.cells.capacity() * sizeof(CellKey) + sh.cell_index.capacity() * 24 +
+               sh.rows.capacity() * sizeof(RawRow) + sh.raw_cells.capacity() * sizeof(RawCell) +
                sh.strings.capacity() * sizeof(std::string);
     for (const auto& a : sh.aggs) {
       if (a) b += a->Bytes();
@@ -875,25 +884,32 @@ class SourceRun {
     return it->second;
   }
 
+  // Without GROUP BY time a group has one cell: found through a vector, not the map.
+  uint32_t GroupCell(Shard& sh, uint32_t group) {
+    if (sh.group_cell.size() <= group) {
+      sh.group_cell.resize(std::max<size_t>(group + 1, sh.groups.size()), kNoIndex);
+    }
+    uint32_t& c = sh.group_cell[group];
+    if (c == kNoIndex) {
+      c = static_cast<uint32_t>(sh.cells.size());
+      sh.cells.push_back(CellKey{group, fixed_time_});
+      for (auto& a : sh.aggs) a->Resize(sh.cells.size());
+    }
+    return c;
+  }
+
   uint32_t FixedCell(Shard& sh, uint32_t series) {
     SeriesEntry& e = sh.series[series];
-    if (e.fixed_cell == kNoIndex) {
-      if (sh.group_cell.size() <= e.group) sh.group_cell.resize(sh.groups.size(), kNoIndex);
-      uint32_t& c = sh.group_cell[e.group];
-      if (c == kNoIndex) c = CellFor(sh, e.group, fixed_time_);
-      e.fixed_cell = c;
-    }
+    if (e.fixed_cell == kNoIndex) e.fixed_cell = GroupCell(sh, e.group);
     return e.fixed_cell;
   }
 
   absl::Status FilterRows(const ScanBatch& in, std::span<const Tag> tags, ScanBatch* out) {
     std::vector<uint8_t> keep(in.rows(), 0);
-    size_t kept = 0;
     for (size_t r = 0; r < in.rows(); ++r) {
       BR_ASSIGN_OR_RETURN(ResultValue v, Evaluate(*where_.row_condition,
                                                   RowEnv{&in, r, &field_index_, tags}, &regexes_));
       keep[r] = Truthy(v) ? 1 : 0;
-      kept += keep[r];
     }
     out->series_id = in.series_id;
     out->tags = in.tags;
@@ -919,7 +935,6 @@ class SourceRun {
         if (!src.valid.empty()) dst.valid.push_back(src.valid[r]);
       }
     }
-    (void)kept;
     return absl::OkStatus();
   }
 
@@ -1083,7 +1098,9 @@ class SourceRun {
         }
       }
       for (size_t c = 0; c < o.cells.size(); ++c) {
-        const uint32_t mc = CellFor(m, group_map[o.cells[c].group], o.cells[c].bucket);
+        const uint32_t mc = plan_.grouping.has_window
+                                ? CellFor(m, group_map[o.cells[c].group], o.cells[c].bucket)
+                                : GroupCell(m, group_map[o.cells[c].group]);
         for (size_t k = 0; k < m.aggs.size(); ++k) m.aggs[k]->Merge(mc, *o.aggs[k], c);
       }
       const size_t width = plan_.scan_fields.size();
@@ -1153,7 +1170,8 @@ class SourceRun {
     }
     std::vector<std::vector<Tag>> tags(m.groups.size());
     for (size_t i = 0; i < tags.size(); ++i) tags[i] = GroupTags(static_cast<uint32_t>(i));
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return tags[a] < tags[b]; });
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return tags[a] < tags[b]; });
     return order;
   }
 
@@ -1185,17 +1203,17 @@ class SourceRun {
     std::vector<ResultValue> row;
     row.reserve(plan_.columns.size() + 1);
     row.push_back(ResultValue::Time(time, OffsetAt(time)));
-    for (const OutputColumn& c : plan_.columns) {
+    for (const SelectColumn& c : plan_.columns) {
       switch (c.kind) {
-        case OutputColumn::Kind::kAgg:
+        case SelectColumn::Kind::kAgg:
           row.push_back(values[c.index]);
           break;
-        case OutputColumn::Kind::kTagArg:
+        case SelectColumn::Kind::kTagArg:
           row.push_back(point != nullptr && c.index < static_cast<int>(point->tag_values.size())
                             ? ResultValue::String(point->tag_values[c.index])
                             : ResultValue());
           break;
-        case OutputColumn::Kind::kTag: {
+        case SelectColumn::Kind::kTag: {
           const std::string* v = FindTag(tags, c.key);
           row.push_back(v == nullptr ? ResultValue() : ResultValue::String(*v));
           break;
@@ -1224,8 +1242,8 @@ class SourceRun {
 
   absl::Status BuildAggregate(std::vector<OutSeries>* out) {
     const GroupingSpec& g = plan_.grouping;
+    if (!g.has_window && plan_.multi_row_agg < 0) return BuildOneRowPerGroup(out);
     const std::vector<uint32_t> order = GroupOrder();
-    if (!g.has_window && plan_.multi_row_agg < 0) return BuildOneRowPerGroup(order, out);
     Shard& m = *shards_[0];
     std::vector<std::vector<std::pair<TimestampNs, uint32_t>>> by_group(m.groups.size());
     TimestampNs first_bucket = kMaxTime;
@@ -1284,6 +1302,9 @@ class SourceRun {
       if (s.series.values.empty()) continue;
       SetSeriesMetadata(gi, &s);
       out->push_back(std::move(s));
+      // Past the row limit nothing more can be returned (rows keep this order): one row
+      // over it is enough for the result to be marked partial.
+      if (row_cap_ > 0 && rows_built > row_cap_) break;
     }
     result_rows_ = rows_built;
     return absl::OkStatus();
@@ -1294,18 +1315,28 @@ class SourceRun {
     s->series.tags = GroupTags(gi);
     s->series.columns.reserve(plan_.columns.size() + 1);
     s->series.columns.push_back("time");
-    for (const OutputColumn& c : plan_.columns) s->series.columns.push_back(c.name);
+    for (const SelectColumn& c : plan_.columns) s->series.columns.push_back(c.name);
   }
 
   // Without time buckets each group has one cell and at most one row. Ordered by a value
   // with a LIMIT, only the first groups of that order can be returned: they alone become
   // series (top-N over a million groups costs a selection, not a sort of all of them).
-  absl::Status BuildOneRowPerGroup(const std::vector<uint32_t>& order,
-                                   std::vector<OutSeries>* out) {
+  absl::Status BuildOneRowPerGroup(std::vector<OutSeries>* out) {
     Shard& m = *shards_[0];
+    const bool prune = series_cap_ > 0 && plan_.order_by_value;
+    // Pruning needs no full sort of the groups: ties fall back to the group order.
+    ComputeUnionKeys();
+    std::vector<uint32_t> order;
+    if (prune) {
+      order.resize(m.groups.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+    } else {
+      order = GroupOrder();
+    }
     const size_t na = plan_.aggs.size();
     std::vector<uint32_t> cell_of(m.groups.size(), kNoIndex);
-    for (size_t c = 0; c < m.cells.size(); ++c) cell_of[m.cells[c].group] = static_cast<uint32_t>(c);
+    for (size_t c = 0; c < m.cells.size(); ++c)
+      cell_of[m.cells[c].group] = static_cast<uint32_t>(c);
     std::vector<ResultValue> values(na);
     std::vector<AggPoint> points;
     AggPoint sel;
@@ -1328,7 +1359,7 @@ class SourceRun {
     auto row_time = [&] { return plan_.selector_time && sel.has_time ? sel.time : fixed_time_; };
     const AggPoint* selp = plan_.selector_agg >= 0 ? &sel : nullptr;
     std::vector<uint32_t> chosen;
-    if (series_cap_ > 0 && plan_.order_by_value) {
+    if (prune) {
       // Sort keys of every group, then the first series_cap_ by (keys, group order). A
       // key that is an aggregate's value is read directly; others are evaluated.
       std::vector<int> direct(plan_.order.size(), -1);
@@ -1337,9 +1368,9 @@ class SourceRun {
         const SortKey& key = plan_.order[k];
         const Expr* e = key.expr;
         if (key.column >= 0) {
-          const OutputColumn& c = plan_.columns[key.column];
-          if (c.kind == OutputColumn::Kind::kAgg) direct[k] = c.index;
-          if (c.kind == OutputColumn::Kind::kExpr) e = c.expr;
+          const SelectColumn& c = plan_.columns[key.column];
+          if (c.kind == SelectColumn::Kind::kAgg) direct[k] = c.index;
+          if (c.kind == SelectColumn::Kind::kExpr) e = c.expr;
         }
         if (direct[k] < 0 && e != nullptr && e->Is<Call>()) {
           auto it = plan_.agg_of_call.find(e);
@@ -1369,15 +1400,19 @@ class SourceRun {
       std::vector<size_t> idx(candidates.size());
       for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
       const size_t k = std::min(series_cap_, idx.size());
+      auto group_less = [&](uint32_t a, uint32_t b) {
+        if (union_keys_.empty()) return m.groups[a].key < m.groups[b].key;
+        return GroupTags(a) < GroupTags(b);
+      };
       std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
                         [&](size_t a, size_t b) {
                           if (SortKeysLess(plan_, keys[a], keys[b])) return true;
                           if (SortKeysLess(plan_, keys[b], keys[a])) return false;
-                          return a < b;
+                          return group_less(candidates[a], candidates[b]);
                         });
       idx.resize(k);
-      std::sort(idx.begin(), idx.end());
       for (size_t i : idx) chosen.push_back(candidates[i]);
+      std::sort(chosen.begin(), chosen.end(), group_less);
     } else {
       chosen = order;
     }
@@ -1563,7 +1598,7 @@ class SourceRun {
     // sorted together by name, as InfluxDB lists them.
     struct Col {
       std::string name;
-      const OutputColumn* column;
+      const SelectColumn* column;
       std::string tag;  // a tag column
     };
     std::vector<Col> cols;
@@ -1575,14 +1610,14 @@ class SourceRun {
       block.clear();
     };
     std::set<std::string> keys(m.tag_keys.begin(), m.tag_keys.end());
-    for (const OutputColumn& c : plan_.columns) {
-      if (c.kind == OutputColumn::Kind::kWildcardTags) {
+    for (const SelectColumn& c : plan_.columns) {
+      if (c.kind == SelectColumn::Kind::kWildcardTags) {
         for (const std::string& k : keys) {
           if (!plan_.grouping.GroupsByTag(k)) block.push_back(Col{k, nullptr, k});
         }
         continue;
       }
-      const bool wildcard = c.kind == OutputColumn::Kind::kField && c.expr == nullptr && c.wildcard;
+      const bool wildcard = c.kind == SelectColumn::Kind::kField && c.expr == nullptr && c.wildcard;
       if (wildcard) {
         block.push_back(Col{c.name, &c, {}});
         continue;
@@ -1620,11 +1655,11 @@ class SourceRun {
         row.reserve(cols.size() + 1);
         row.push_back(ResultValue::Time(raw.time, OffsetAt(raw.time)));
         for (const Col& c : cols) {
-          if (c.column == nullptr || c.column->kind == OutputColumn::Kind::kTag) {
+          if (c.column == nullptr || c.column->kind == SelectColumn::Kind::kTag) {
             const std::string& key = c.column == nullptr ? c.tag : c.column->key;
             const std::string* v = FindTag(tags, key);
             row.push_back(v == nullptr ? ResultValue() : ResultValue::String(*v));
-          } else if (c.column->kind == OutputColumn::Kind::kField) {
+          } else if (c.column->kind == SelectColumn::Kind::kField) {
             row.push_back(CellValue(cells[c.column->index], m.strings));
           } else {
             BR_ASSIGN_OR_RETURN(
@@ -1641,6 +1676,7 @@ class SourceRun {
         }
       }
       out->push_back(std::move(s));
+      if (row_cap_ > 0 && rows_built > row_cap_) break;
     }
     result_rows_ = rows_built;
     return absl::OkStatus();
@@ -1668,8 +1704,8 @@ class SourceRun {
   TimestampNs fixed_time_ = 0;
   size_t trim_cap_ = 0;
   size_t series_cap_ = 0;
+  size_t row_cap_ = 0;
   size_t result_rows_ = 0;
-  size_t charged_buckets_ = 0;
   std::atomic<bool>* failed_ = nullptr;
   absl::Duration scan_time_;
 };
@@ -1973,6 +2009,21 @@ absl::StatusOr<std::string> ResolveDatabase(QueryContext* ctx, const std::string
 absl::StatusOr<SelectOutput> ExecuteSelect(QueryContext* ctx, const SelectStatement& s,
                                            ExplainMode mode) {
   BR_ASSIGN_OR_RETURN(std::vector<ResolvedSource> sources, ResolveSources(ctx, s));
+  // Subquery results are held while the statement runs.
+  MemoryCharge subquery_memory(ctx);
+  {
+    size_t bytes = 0;
+    const MemSource* last = nullptr;
+    for (const ResolvedSource& src : sources) {
+      if (!src.mem || src.mem.get() == last) continue;
+      last = src.mem.get();
+      for (const MemSeries& m : src.mem->series) bytes += sizeof(MemSeries) + m.tags.size() * 64;
+      for (const auto& [name, data] : src.mem->data) {
+        bytes += data.times.size() * (sizeof(TimestampNs) + 9 * data.columns.size());
+      }
+    }
+    BR_RETURN_IF_ERROR(subquery_memory.Set(bytes));
+  }
   absl::TimeZone tz = absl::UTCTimeZone();
   if (!s.tz.empty()) {
     absl::StatusOr<absl::TimeZone> z = LoadQueryTimeZone(s.tz);
@@ -2014,7 +2065,13 @@ absl::StatusOr<SelectOutput> ExecuteSelect(QueryContext* ctx, const SelectStatem
     if (!plan.aggregate && !plan.order_by_value && s.limit > 0) {
       run.set_limit_cap(static_cast<size_t>(s.limit + s.offset));
     }
-    if (plan.order_by_value && s.limit > 0) run.set_series_cap(static_cast<size_t>(s.limit + s.offset));
+    if (plan.order_by_value && s.limit > 0) {
+      run.set_series_cap(static_cast<size_t>(s.limit + s.offset));
+    }
+    if (sources.size() == 1 && !plan.order_by_value && !plan.time_descending && s.limit == 0 &&
+        s.offset == 0 && s.soffset == 0) {
+      run.set_row_cap(ctx->options().max_rows);
+    }
     if (!where.EmptyTimeRange() && !plan.reads_nothing) {
       if (mode != ExplainMode::kExplain) {
         BR_RETURN_IF_ERROR(run.Scan());

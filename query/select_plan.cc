@@ -405,8 +405,8 @@ class Planner {
           ++calls;
           BR_RETURN_IF_ERROR(CompileCall(f.expr, &expanded, &fields));
           for (size_t i = 0; i < expanded.size(); ++i) {
-            OutputColumn col;
-            col.kind = OutputColumn::Kind::kAgg;
+            SelectColumn col;
+            col.kind = SelectColumn::Kind::kAgg;
             col.index = expanded[i];
             col.name = StrCat(f.alias.empty() ? c.name : f.alias, "_", fields[i]);
             plan_.columns.push_back(std::move(col));
@@ -416,7 +416,7 @@ class Planner {
       }
       const size_t before = aux.size();
       BR_RETURN_IF_ERROR(CompileAggExpr(f.expr, &aux, &calls));
-      OutputColumn col;
+      SelectColumn col;
       col.expr = &f.expr;
       col.name = FieldName(f);
       if (aux.size() > before) {
@@ -426,7 +426,7 @@ class Planner {
         }
         const VarRef& v = *f.expr.As<VarRef>();
         if (IsTimeRef(f.expr)) continue;
-        col.kind = OutputColumn::Kind::kTag;
+        col.kind = SelectColumn::Kind::kTag;
         col.name = f.alias.empty() ? v.name : f.alias;
         col.key = v.name;
         if (!IsTagName(v)) {
@@ -452,14 +452,14 @@ class Planner {
       plan_.multi_row_agg = static_cast<int>(i);
     }
     int tag_columns = 0;
-    for (const OutputColumn& c : plan_.columns) {
-      if (c.kind == OutputColumn::Kind::kTag) ++tag_columns;
+    for (const SelectColumn& c : plan_.columns) {
+      if (c.kind == SelectColumn::Kind::kTag) ++tag_columns;
     }
     const bool single_selector =
         calls == 1 && plan_.aggs.size() == 1 && IsSelector(plan_.aggs[0].func);
     if (tag_columns > 0 && !single_selector) {
-      for (const OutputColumn& c : plan_.columns) {
-        if (c.kind != OutputColumn::Kind::kTag) continue;
+      for (const SelectColumn& c : plan_.columns) {
+        if (c.kind != SelectColumn::Kind::kTag) continue;
         return SemanticError(
             s_.pos, StrCat("mixing aggregate and non-aggregate queries is not supported ",
                            "(column \"", c.name, "\" beside several or non-selector functions)"));
@@ -472,13 +472,13 @@ class Planner {
       plan_.selector_time = top;
       if (top) {
         // The call's own column, then one column per tag argument, then the rest.
-        std::vector<OutputColumn> cols;
-        for (OutputColumn& c : plan_.columns) {
+        std::vector<SelectColumn> cols;
+        for (SelectColumn& c : plan_.columns) {
           cols.push_back(std::move(c));
           if (cols.back().expr != nullptr && cols.back().expr->Is<Call>()) {
             for (size_t k = 0; k < a.tag_args.size(); ++k) {
-              OutputColumn t;
-              t.kind = OutputColumn::Kind::kTagArg;
+              SelectColumn t;
+              t.kind = SelectColumn::Kind::kTagArg;
               t.index = static_cast<int>(k);
               t.name = a.tag_args[k];
               cols.push_back(std::move(t));
@@ -505,8 +505,8 @@ class Planner {
       if (const auto* w = f.expr.As<Wildcard>()) {
         if (w->kind != WildcardKind::kTags) {
           for (const FieldInfo& fi : schema_.fields) {
-            OutputColumn c;
-            c.kind = OutputColumn::Kind::kField;
+            SelectColumn c;
+            c.kind = SelectColumn::Kind::kField;
             c.name = fi.name;
             c.index = AddScanField(fi.name, fi.type);
             c.wildcard = true;
@@ -515,8 +515,8 @@ class Planner {
           }
         }
         if (w->kind != WildcardKind::kFields) {
-          OutputColumn c;
-          c.kind = OutputColumn::Kind::kWildcardTags;
+          SelectColumn c;
+          c.kind = SelectColumn::Kind::kWildcardTags;
           plan_.columns.push_back(std::move(c));
         }
         continue;
@@ -524,8 +524,8 @@ class Planner {
       if (f.expr.Is<RegexLiteral>()) {
         BR_ASSIGN_OR_RETURN(std::vector<std::string> fields, ExpandArg(AggFunc::kFirst, f.expr));
         for (const std::string& name : fields) {
-          OutputColumn c;
-          c.kind = OutputColumn::Kind::kField;
+          SelectColumn c;
+          c.kind = SelectColumn::Kind::kField;
           c.name = name;
           c.index = AddScanField(name, TypeOf(name));
           plan_.columns.push_back(std::move(c));
@@ -535,14 +535,14 @@ class Planner {
       }
       if (const auto* v = f.expr.As<VarRef>()) {
         if (IsTimeRef(f.expr)) continue;
-        OutputColumn c;
+        SelectColumn c;
         c.name = f.alias.empty() ? v->name : f.alias;
         if (IsTagName(*v)) {
-          c.kind = OutputColumn::Kind::kTag;
+          c.kind = SelectColumn::Kind::kTag;
           c.key = v->name;
           plan_.columns.push_back(std::move(c));
         } else {
-          c.kind = OutputColumn::Kind::kField;
+          c.kind = SelectColumn::Kind::kField;
           c.index = AddScanField(v->name, TypeOf(v->name));
           plan_.columns.push_back(std::move(c));
           any_field = true;
@@ -566,7 +566,7 @@ class Planner {
         }
       });
       BR_RETURN_IF_ERROR(bad);
-      OutputColumn c;
+      SelectColumn c;
       c.expr = &f.expr;
       c.name = FieldName(f);
       plan_.columns.push_back(std::move(c));
@@ -648,14 +648,14 @@ class Planner {
   void DedupeNames() {
     absl::flat_hash_map<std::string, int> seen;
     seen["time"] = 0;
-    for (OutputColumn& c : plan_.columns) {
-      if (c.kind == OutputColumn::Kind::kWildcardTags) continue;
+    for (SelectColumn& c : plan_.columns) {
+      if (c.kind == SelectColumn::Kind::kWildcardTags) continue;
       auto it = seen.find(c.name);
       if (it == seen.end()) {
         seen[c.name] = 0;
         continue;
       }
-      if (c.name == "time" && it->second == 0 && c.kind == OutputColumn::Kind::kField) {
+      if (c.name == "time" && it->second == 0 && c.kind == SelectColumn::Kind::kField) {
         it->second = 1;
         c.name = "time_1";
         continue;

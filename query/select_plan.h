@@ -62,7 +62,7 @@ struct AggSpec {
 };
 
 // One output column (after `time`).
-struct OutputColumn {
+struct SelectColumn {
   enum class Kind : uint8_t {
     kExpr,         // evaluate expr (calls are aggregates, names are tags or fields)
     kAgg,          // aggregate `index` directly (wildcard expansion)
@@ -111,7 +111,7 @@ struct SelectPlan {
   std::vector<FieldType> scan_types;
   std::vector<AggSpec> aggs;
   absl::flat_hash_map<const Expr*, int> agg_of_call;
-  std::vector<OutputColumn> columns;
+  std::vector<SelectColumn> columns;
   int multi_row_agg = -1;        // the top/bottom/distinct aggregate, when there is one
   bool selector_time = false;    // rows take the selected point's time
   int selector_agg = -1;         // the single selector whose point aux tag columns read
