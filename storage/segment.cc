@@ -48,24 +48,6 @@ bool IsFieldType(uint8_t t) {
          t <= static_cast<uint8_t>(FieldType::kMoney);
 }
 
-std::string_view TypeName(FieldType t) {
-  switch (t) {
-    case FieldType::kFloat:
-      return "float";
-    case FieldType::kInteger:
-      return "integer";
-    case FieldType::kUnsigned:
-      return "unsigned";
-    case FieldType::kBoolean:
-      return "boolean";
-    case FieldType::kString:
-      return "string";
-    case FieldType::kMoney:
-      return "money";
-  }
-  return "unknown";
-}
-
 // Rows held by a column: the length of the value vector its type uses.
 size_t ValueRows(const ScanColumn& c) {
   switch (c.type) {
@@ -406,8 +388,8 @@ struct SegmentWriter::Impl {
       auto it = columns.find(in.field_id);
       if (it != columns.end()) {
         if (it->second.type != c.type) {
-          return absl::InvalidArgumentError(StrCat(where, " is ", TypeName(c.type), " but was ",
-                                                   TypeName(it->second.type),
+          return absl::InvalidArgumentError(StrCat(where, " is ", FieldTypeName(c.type),
+                                                   " but was ", FieldTypeName(it->second.type),
                                                    " earlier in this segment"));
         }
         if (it->second.name != in.name) {
@@ -720,7 +702,7 @@ absl::Status DecodeColumnChunk(ColumnEncoding encoding, std::string_view body, s
                                ScanColumn* c) {
   if (!EncodingHolds(encoding, c->type)) {
     return absl::DataLossError(StrCat("encoding ", static_cast<int>(encoding), " cannot hold a ",
-                                      TypeName(c->type), " column"));
+                                      FieldTypeName(c->type), " column"));
   }
   if (null_count == 0) {
     const size_t old = ValueRows(*c);
@@ -1342,8 +1324,8 @@ absl::Status SegmentReader::ReadSeries(size_t series_index, TimestampNs min_time
                        : FindColumn(static_cast<uint32_t>(id));
     if (column_of[i] >= 0 && r.columns[column_of[i]].type != out->columns[i].type) {
       return absl::InvalidArgumentError(
-          StrCat(r.path, ": field ", id, " is ", TypeName(r.columns[column_of[i]].type),
-                 " here but was requested as ", TypeName(out->columns[i].type)));
+          StrCat(r.path, ": field ", id, " is ", FieldTypeName(r.columns[column_of[i]].type),
+                 " here but was requested as ", FieldTypeName(out->columns[i].type)));
     }
   }
 
