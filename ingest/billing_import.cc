@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "base/json_string.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "ingest/billing_csv.h"
@@ -300,43 +301,11 @@ void ImportSummary::Merge(const ImportSummary& o) {
 
 namespace {
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out->append(buf);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void AppendJsonStrings(const std::vector<std::string>& v, std::string* out) {
   out->push_back('[');
   for (size_t i = 0; i < v.size(); ++i) {
     if (i > 0) out->push_back(',');
-    AppendJsonString(v[i], out);
+    AppendJsonString(out, v[i]);
   }
   out->push_back(']');
 }
@@ -347,13 +316,13 @@ void AppendJsonTotals(const std::map<std::string, CurrencyTotals>& totals, std::
   for (const auto& [currency, t] : totals) {
     if (!first) out->push_back(',');
     first = false;
-    AppendJsonString(currency, out);
+    AppendJsonString(out, currency);
     out->append(":{\"billed_cost\":");
-    AppendJsonString(t.billed_cost.ToString(), out);
+    AppendJsonString(out, t.billed_cost.ToString());
     out->append(",\"effective_cost\":");
-    AppendJsonString(t.effective_cost.ToString(), out);
+    AppendJsonString(out, t.effective_cost.ToString());
     out->append(",\"list_cost\":");
-    AppendJsonString(t.list_cost.ToString(), out);
+    AppendJsonString(out, t.list_cost.ToString());
     out->push_back('}');
   }
   out->push_back('}');
@@ -375,10 +344,10 @@ std::string ImportSummaryToJson(const ImportSummary& s) {
   for (size_t i = 0; i < s.errors.size(); ++i) {
     if (i > 0) out.push_back(',');
     out += "{\"file\":";
-    AppendJsonString(s.errors[i].file, &out);
+    AppendJsonString(&out, s.errors[i].file);
     StrAppend(&out, ",\"line\":", s.errors[i].line, ",\"column\":", s.errors[i].column,
               ",\"message\":");
-    AppendJsonString(s.errors[i].message, &out);
+    AppendJsonString(&out, s.errors[i].message);
     out.push_back('}');
   }
   out += "],\"periods\":";
@@ -388,14 +357,14 @@ std::string ImportSummaryToJson(const ImportSummary& s) {
     const SourceResult& src = s.sources[i];
     if (i > 0) out.push_back(',');
     out += "{\"key\":";
-    AppendJsonString(src.key, &out);
+    AppendJsonString(&out, src.key);
     out += ",\"billing_period\":";
-    AppendJsonString(src.billing_period, &out);
+    AppendJsonString(&out, src.billing_period);
     StrAppend(&out, ",\"rows\":", src.rows, ",\"points\":", src.points,
               ",\"replaced\":", src.replaced ? "true" : "false");
     if (src.replaced) {
       out += ",\"replaced_written_at\":";
-      AppendJsonString(FormatBillingTime(src.replaced_written_at), &out);
+      AppendJsonString(&out, FormatBillingTime(src.replaced_written_at));
     }
     out += ",\"totals\":";
     AppendJsonTotals(src.totals, &out);

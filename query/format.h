@@ -30,9 +30,4 @@ std::string FormatRfc3339Nano(TimestampNs ns, int32_t utc_offset_s = 0);
 // Go's time.Duration.String(): "0s", "1h0m0s", "168h0m0s", "1.5s", "100ms".
 std::string FormatGoDuration(int64_t ns);
 
-// Appends s as a JSON string literal the way Go's encoding/json writes it: `"`, `\\`,
-// control characters escaped (\n \r \t, others \u00XX), `<`, `>`, `&`, U+2028 and U+2029
-// as \u escapes, and invalid UTF-8 replaced by \ufffd.
-void AppendJsonString(std::string* out, std::string_view s);
-
 }  // namespace burnrate

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/json_string.h"
 #include "base/str_cat.h"
 #include "burnrate/query_result.h"
 #include "query/format.h"

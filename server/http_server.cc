@@ -18,10 +18,10 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "base/json_string.h"
 #include "base/str_cat.h"
 #include "server/asio.h"
 #include "server/auth.h"
-#include "server/json.h"
 #include "server/url.h"
 #include "server/write_endpoint.h"
 
@@ -97,7 +97,7 @@ std::string RequestId() {
 HttpResponse JsonError(int status, std::string_view message) {
   HttpResponse r;
   r.status = status;
-  r.body = StrCat("{\"error\":", JsonQuoted(message), "}");
+  r.body = StrCat("{\"error\":", JsonString(message), "}");
   return r;
 }
 
@@ -485,7 +485,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case Endpoint::kPing: {
         HttpResponse r;
         if (params_.Get("verbose") == "true") {
-          r.body = StrCat("{\"version\":", JsonQuoted(kInfluxCompatVersion), "}");
+          r.body = StrCat("{\"version\":", JsonString(kInfluxCompatVersion), "}");
         } else {
           r.status = 204;
           r.content_type.clear();
@@ -499,8 +499,8 @@ class Session : public std::enable_shared_from_this<Session> {
         r.body = StrCat("{\"name\":\"burnrate\",\"message\":",
                         stopping ? "\"shutting down\"" : "\"ready for queries and writes\"",
                         ",\"status\":", stopping ? "\"fail\"" : "\"pass\"",
-                        ",\"checks\":[],\"version\":", JsonQuoted(kInfluxCompatVersion),
-                        ",\"commit\":", JsonQuoted(StrCat("burnrate ", kBurnrateVersion)), "}");
+                        ",\"checks\":[],\"version\":", JsonString(kInfluxCompatVersion),
+                        ",\"commit\":", JsonString(StrCat("burnrate ", kBurnrateVersion)), "}");
         return Send(std::move(r), false);
       }
       case Endpoint::kMetrics:

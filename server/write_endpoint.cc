@@ -3,11 +3,11 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "base/json_string.h"
 #include "base/str_cat.h"
 #include "burnrate/write_batch.h"
 #include "ingest/line_protocol.h"
 #include "server/gzip.h"
-#include "server/json.h"
 
 namespace burnrate {
 namespace {
@@ -108,9 +108,9 @@ HttpResponse WriteErrorResponse(WriteApi api, int status, std::string_view messa
   r.status = status;
   r.content_type = "application/json";
   if (api == WriteApi::kV1) {
-    r.body = StrCat("{\"error\":", JsonQuoted(message), extra_members, "}");
+    r.body = StrCat("{\"error\":", JsonString(message), extra_members, "}");
   } else {
-    r.body = StrCat("{\"code\":", JsonQuoted(V2Code(status)), ",\"message\":", JsonQuoted(message),
+    r.body = StrCat("{\"code\":", JsonString(V2Code(status)), ",\"message\":", JsonString(message),
                     extra_members, "}");
   }
   return r;

@@ -71,12 +71,6 @@ TEST(FormatTest, DurationsAsGoPrintsThem) {
   EXPECT_EQ(FormatGoDuration(-kMinute), "-1m0s");
 }
 
-TEST(FormatTest, JsonStringsAsGoEscapesThem) {
-  std::string out;
-  AppendJsonString(&out, "a\"b\\c\n\t<x>&\x01 \xE2\x80\xA8 \xFF \xC3\xA9");
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\t\\u003cx\\u003e\\u0026\\u0001 \\u2028 \\ufffd \xC3\xA9\"");
-}
-
 class WriterTest : public QueryTest {
  protected:
   // InfluxDB's documentation example (Querying data with the HTTP API): cpu_load_short

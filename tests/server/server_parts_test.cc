@@ -8,7 +8,6 @@
 #include "gtest/gtest.h"
 #include "server/auth.h"
 #include "server/gzip.h"
-#include "server/json.h"
 #include "server/server_options.h"
 #include "server/url.h"
 #include "tests/testing/status_matchers.h"
@@ -91,15 +90,6 @@ TEST(GzipTest, BoundsTheOutputAndRejectsBadStreams) {
   EXPECT_THAT(Gunzip(gz.substr(0, gz.size() - 10), 1'000'000),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Gunzip("", 100), StatusIs(absl::StatusCode::kInvalidArgument));
-}
-
-TEST(JsonQuotedTest, EscapesControlBytesAndInvalidUtf8) {
-  EXPECT_EQ(JsonQuoted("plain"), "\"plain\"");
-  EXPECT_EQ(JsonQuoted("a\"b\\c\nd\te\x01"), "\"a\\\"b\\\\c\\nd\\te\\u0001\"");
-  EXPECT_EQ(JsonQuoted("caf\xc3\xa9 \xe2\x82\xac"), "\"caf\xc3\xa9 \xe2\x82\xac\"");
-  EXPECT_EQ(JsonQuoted("bad\xff\xc3"), "\"bad\xef\xbf\xbd\xef\xbf\xbd\"");
-  EXPECT_EQ(JsonQuoted(std::string("nul\0x", 5)), "\"nul\\u0000x\"");
-  EXPECT_EQ(JsonQuoted("\xed\xa0\x80"), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // surrogate
 }
 
 TEST(UrlParamsTest, DecodesAndKeepsTheFirstValue) {
