@@ -24,6 +24,7 @@
 #include "burnrate/file_system.h"
 #include "burnrate/scan.h"
 #include "gtest/gtest.h"
+#include "tests/testing/forwarding_file_system.h"
 
 namespace burnrate::billing_test {
 
@@ -32,60 +33,21 @@ inline constexpr int64_t kDayNs = 24 * kHourNs;
 
 // Forwards to the default file system but never syncs: for tests that check what an import
 // stores, not its durability, on machines where fsync is slow. Thread-safe.
-class NoSyncFileSystem final : public FileSystem {
+class NoSyncFileSystem final : public testing::ForwardingFileSystem {
  public:
   [[nodiscard]] absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path) override {
-    auto f = base_->NewWritableFile(path);
+    auto f = base()->NewWritableFile(path);
     if (!f.ok()) return f.status();
     return std::unique_ptr<WritableFile>(new NoSyncFile(std::move(*f)));
   }
   [[nodiscard]] absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) override {
-    auto f = base_->NewAppendableFile(path);
+    auto f = base()->NewAppendableFile(path);
     if (!f.ok()) return f.status();
     return std::unique_ptr<WritableFile>(new NoSyncFile(std::move(*f)));
   }
-  [[nodiscard]] absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
-      const std::string& path) override {
-    return base_->NewRandomAccessFile(path);
-  }
-  [[nodiscard]] absl::Status ReadFileToString(const std::string& path, std::string* out) override {
-    return base_->ReadFileToString(path, out);
-  }
-  [[nodiscard]] bool FileExists(const std::string& path) override {
-    return base_->FileExists(path);
-  }
-  [[nodiscard]] absl::StatusOr<uint64_t> GetFileSize(const std::string& path) override {
-    return base_->GetFileSize(path);
-  }
-  [[nodiscard]] absl::Status ListDir(const std::string& dir,
-                                     std::vector<std::string>* names) override {
-    return base_->ListDir(dir, names);
-  }
-  [[nodiscard]] absl::Status CreateDirs(const std::string& dir) override {
-    return base_->CreateDirs(dir);
-  }
-  [[nodiscard]] absl::Status DeleteFile(const std::string& path) override {
-    return base_->DeleteFile(path);
-  }
-  [[nodiscard]] absl::Status DeleteDir(const std::string& dir) override {
-    return base_->DeleteDir(dir);
-  }
-  [[nodiscard]] absl::Status RenameFile(const std::string& from, const std::string& to) override {
-    return base_->RenameFile(from, to);
-  }
-  [[nodiscard]] absl::Status LinkFile(const std::string& from, const std::string& to) override {
-    return base_->LinkFile(from, to);
-  }
-  [[nodiscard]] absl::Status Truncate(const std::string& path, uint64_t size) override {
-    return base_->Truncate(path, size);
-  }
   [[nodiscard]] absl::Status SyncDir(const std::string&) override { return absl::OkStatus(); }
-  [[nodiscard]] absl::StatusOr<std::unique_ptr<FileLock>> LockFile(
-      const std::string& path) override {
-    return base_->LockFile(path);
-  }
 
   // One instance for the whole test binary; never destroyed, as FileSystem::Default().
   static NoSyncFileSystem* Get() {
@@ -105,8 +67,6 @@ class NoSyncFileSystem final : public FileSystem {
    private:
     std::unique_ptr<WritableFile> f_;
   };
-
-  FileSystem* const base_ = FileSystem::Default();
 };
 
 inline std::string ReadFileOrDie(const std::string& path) {
