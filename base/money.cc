@@ -178,9 +178,13 @@ absl::StatusOr<Money> MoneySum::ToMoney() const {
 
 std::string MoneySum::ToString() const {
   if (!ok()) return "overflow";
+  return MoneyUnitsToString(units_);
+}
+
+std::string MoneyUnitsToString(__int128 units) {
   const unsigned __int128 magnitude =
-      units_ < 0 ? -static_cast<unsigned __int128>(units_) : static_cast<unsigned __int128>(units_);
-  return UnitsToString(units_ < 0, magnitude);
+      units < 0 ? -static_cast<unsigned __int128>(units) : static_cast<unsigned __int128>(units);
+  return UnitsToString(units < 0, magnitude);
 }
 
 double MoneySum::ToDouble() const {

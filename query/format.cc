@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "burnrate/money.h"
+
 namespace burnrate {
 namespace {
 
@@ -82,35 +84,7 @@ std::string FormatFloatJson(double v) {
   return s;
 }
 
-std::string FormatDecimalUnits(__int128 units) {
-  const bool negative = units < 0;
-  unsigned __int128 mag = negative ? static_cast<unsigned __int128>(-(units + 1)) + 1
-                                   : static_cast<unsigned __int128>(units);
-  constexpr unsigned __int128 kPer = 10'000'000'000ULL;
-  unsigned __int128 whole = mag / kPer;
-  uint64_t frac = static_cast<uint64_t>(mag % kPer);
-  char buf[64];
-  char* end = buf + sizeof buf;
-  char* p = end;
-  if (frac != 0) {
-    int digits = 10;
-    while (frac % 10 == 0) {
-      frac /= 10;
-      --digits;
-    }
-    for (int i = 0; i < digits; ++i) {
-      *--p = static_cast<char>('0' + frac % 10);
-      frac /= 10;
-    }
-    *--p = '.';
-  }
-  do {
-    *--p = static_cast<char>('0' + static_cast<int>(whole % 10));
-    whole /= 10;
-  } while (whole != 0);
-  if (negative) *--p = '-';
-  return std::string(p, end);
-}
+std::string FormatDecimalUnits(__int128 units) { return MoneyUnitsToString(units); }
 
 std::string FormatRfc3339Nano(TimestampNs ns, int32_t utc_offset_s) {
   // Local time = UTC + offset; split into whole seconds (floored) and nanoseconds.

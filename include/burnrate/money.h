@@ -83,6 +83,9 @@ class MoneySum {
   bool overflow_ = false;
 };
 
+// The shortest exact decimal text of units * 10^-10, for sums beyond one Money's range.
+std::string MoneyUnitsToString(__int128 units);
+
 // True for field names that hold money: "cost" and names ending in "_cost".
 bool IsMoneyFieldName(std::string_view name);
 
