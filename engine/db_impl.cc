@@ -677,7 +677,9 @@ absl::Status DbImpl::WriteCatalogAndManifest(
   m.log_number = log_number;
   for (const auto& h : segments) m.segments.push_back(h->meta);
   m.next_file_number = next_file_number_;
-  BR_RETURN_IF_ERROR(WriteFileAtomically(fs_, path_, "MANIFEST", EncodeManifest(m)));
+  absl::Status s = WriteFileAtomically(fs_, path_, "MANIFEST", EncodeManifest(m));
+  manifest_uncertain_ = !s.ok();
+  BR_RETURN_IF_ERROR(s);
   // Only now is the new catalog the one a restart reads; until then the old one must stay.
   catalog_file_number_ = m.catalog_file_number;
   catalog_change_count_ = changes;
@@ -700,6 +702,7 @@ void DbImpl::DeleteObsoleteFiles() {
 }
 
 void DbImpl::DeleteObsoleteFilesLocked() {
+  if (manifest_uncertain_) return;
   // List first, then collect what is live. A file a listing shows was created before the
   // listing, so its number was registered as a pending output (or was already in a version)
   // before that; and it stays pending until a version names it, which, like every version

@@ -2,6 +2,7 @@
 // never deleted, and no file number is used twice, whatever runs concurrently and across
 // reopens.
 #include <atomic>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -11,12 +12,15 @@
 #include "burnrate/file_system.h"
 #include "gtest/gtest.h"
 #include "tests/engine/engine_test_util.h"
+#include "tests/testing/fault_injection_file_system.h"
 #include "tests/testing/hook_file_system.h"
 #include "tests/testing/temp_dir.h"
 
 namespace burnrate {
 namespace {
 
+using ::burnrate::testing::FaultInjectionFileSystem;
+using ::burnrate::testing::FileOp;
 using ::burnrate::testing::HookFileSystem;
 using ::burnrate::testing::TempDir;
 
@@ -51,6 +55,34 @@ std::set<TimestampNs> CostTimes(Db* db) {
     return absl::OkStatus();
   }));
   return times;
+}
+
+constexpr char kSource[] = "aws-cur:123:2026-11";
+constexpr int kSourcePoints = 3;
+
+// Version v of source kSource: kSourcePoints points of "billing", each worth v units.
+absl::Status PutSource(Db* db, int v) {
+  WriteBatch b("db");
+  b.set_source(kSource);
+  for (int j = 0; j < kSourcePoints; ++j) {
+    std::vector<Tag> tags = {{"row", std::to_string(j)}};
+    b.AddPoint(b.AddSeries("billing", tags), kT0 + j * kHour);
+    b.AddMoney("cost", Money::FromUnits(v));
+  }
+  return db->Write(WriteOptions{}, b);
+}
+
+// Source version -> points of it visible.
+std::map<int64_t, int> SourceVersions(Db* db) {
+  std::map<int64_t, int> versions;
+  ScanRequest r;
+  r.database = "db";
+  r.measurement = "billing";
+  EXPECT_OK(db->Scan(r, [&](const ScanBatch& b) {
+    for (size_t i = 0; i < b.rows(); ++i) ++versions[b.columns[0].ints[i]];
+    return absl::OkStatus();
+  }));
+  return versions;
 }
 
 // Numbers of the files named "<digits><suffix>" in dir.
@@ -149,6 +181,33 @@ TEST(FileGcTest, ReopenNumbersNewFilesPastUnreferencedFiles) {
   }
   for (uint64_t n : FileNumbers(dir.Sub("wal"), ".log")) EXPECT_GT(n, 950u) << "WAL " << n;
   EXPECT_EQ(CostTimes(db->get()).size(), 2u);
+}
+
+// A manifest write that fails after its rename (the directory fsync fails) may still have
+// reached the disk. Nothing that manifest names may be deleted then: without any crash, the
+// directory reopens with the old or the new version of the source, whole. Fails each
+// directory fsync of a source replacement in turn.
+TEST(FileGcTest, FailedManifestSyncDeletesNoFileTheNewManifestNames) {
+  for (int n = 1; n <= 4; ++n) {
+    SCOPED_TRACE(::testing::Message() << "failing directory fsync " << n);
+    TempDir dir;
+    FaultInjectionFileSystem fs;
+    {
+      auto db = Db::Open(dir.path(), Opts(&fs));
+      ASSERT_OK(db);
+      ASSERT_OK((*db)->CreateDatabase("db", DatabaseOptions{}));
+      ASSERT_OK(PutSource(db->get(), 1));
+      fs.FailNth(FileOp::kSyncDir, n, absl::InternalError("injected EIO"));
+      (void)PutSource(db->get(), 2);
+      fs.ClearFaults();
+      ASSERT_OK((*db)->Close());
+    }
+    auto db = Db::Open(dir.path(), Opts());
+    ASSERT_OK(db);
+    const auto versions = SourceVersions(db->get());
+    ASSERT_EQ(versions.size(), 1u);
+    EXPECT_EQ(versions.begin()->second, kSourcePoints);
+  }
 }
 
 }  // namespace
