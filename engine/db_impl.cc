@@ -244,12 +244,14 @@ absl::Status DbImpl::Recover() {
     {
       absl::MutexLock mlock(&manifest_mu_);
       std::shared_ptr<const Version> v;
+      uint64_t wal_number;
       {
         absl::MutexLock l2(&mu_);
         v = version_;
+        wal_number = wal_number_;
       }
       BR_RETURN_IF_ERROR(
-          WriteCatalogAndManifest(v->segments, wal_number_, sources_, next_source_id_));
+          WriteCatalogAndManifest(v->segments, wal_number, sources_, next_source_id_));
     }
     mu_.Lock();
   }
