@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -166,6 +167,27 @@ absl::Status DbImpl::Recover() {
     }
   }
   std::sort(wal_numbers.begin(), wal_numbers.end());
+  // Files no manifest names (left by an interrupted flush, compaction, import or catalog
+  // write) can carry numbers at or above the manifest's counter. Start past every number on
+  // disk so that no number is ever used twice: a larger number must always be a newer file,
+  // and a reused name could be taken for the older file it replaced.
+  {
+    std::vector<std::string> names;
+    BR_RETURN_IF_ERROR(fs_->ListDir(path_ + "/segments", &names));
+    for (const std::string& n : names) {
+      uint64_t num;
+      if (ParseNumberedName(n, "", ".seg", &num)) next_file = std::max(next_file, num + 1);
+    }
+    names.clear();
+    BR_RETURN_IF_ERROR(fs_->ListDir(path_, &names));
+    for (const std::string& n : names) {
+      uint64_t num;
+      if (ParseNumberedName(n, "CATALOG-", "", &num) ||
+          ParseNumberedName(n, "CATALOG-", ".tmp", &num)) {
+        next_file = std::max(next_file, num + 1);
+      }
+    }
+  }
   {
     absl::MutexLock lock(&mu_);
     mem_ = std::make_shared<Memtable>();
@@ -222,12 +244,14 @@ absl::Status DbImpl::Recover() {
     {
       absl::MutexLock mlock(&manifest_mu_);
       std::shared_ptr<const Version> v;
+      uint64_t wal_number;
       {
         absl::MutexLock l2(&mu_);
         v = version_;
+        wal_number = wal_number_;
       }
       BR_RETURN_IF_ERROR(
-          WriteCatalogAndManifest(v->segments, wal_number_, sources_, next_source_id_));
+          WriteCatalogAndManifest(v->segments, wal_number, sources_, next_source_id_));
     }
     mu_.Lock();
   }
@@ -655,7 +679,9 @@ absl::Status DbImpl::WriteCatalogAndManifest(
   m.log_number = log_number;
   for (const auto& h : segments) m.segments.push_back(h->meta);
   m.next_file_number = next_file_number_;
-  BR_RETURN_IF_ERROR(WriteFileAtomically(fs_, path_, "MANIFEST", EncodeManifest(m)));
+  absl::Status s = WriteFileAtomically(fs_, path_, "MANIFEST", EncodeManifest(m));
+  manifest_uncertain_ = !s.ok();
+  BR_RETURN_IF_ERROR(s);
   // Only now is the new catalog the one a restart reads; until then the old one must stay.
   catalog_file_number_ = m.catalog_file_number;
   catalog_change_count_ = changes;
@@ -678,47 +704,56 @@ void DbImpl::DeleteObsoleteFiles() {
 }
 
 void DbImpl::DeleteObsoleteFilesLocked() {
+  if (manifest_uncertain_) return;
+  // List first, then collect what is live. A file a listing shows was created before the
+  // listing, so its number was registered as a pending output (or was already in a version)
+  // before that; and it stays pending until a version names it, which, like every version
+  // change, needs manifest_mu_ (held here). Collecting first would miss a number allocated
+  // and created between the two steps, and delete a file the next manifest names.
+  std::vector<std::string> wal_names, segment_names, top_names;
+  const bool wal_listed = fs_->ListDir(path_ + "/wal", &wal_names).ok();
+  const bool segments_listed = fs_->ListDir(path_ + "/segments", &segment_names).ok();
+  const bool top_listed = fs_->ListDir(path_, &top_names).ok();
+
   const uint64_t log_number = log_number_;
   const uint64_t catalog_number = catalog_file_number_;
-  std::vector<uint64_t> live_segments;
+  std::set<uint64_t> live_segments;
   uint64_t current_wal;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& h : version_->segments) live_segments.push_back(h->meta.file_number);
+    for (const auto& h : version_->segments) live_segments.insert(h->meta.file_number);
     current_wal = wal_number_;
   }
   {
     // Segments being written (flush, compaction, import, delete) are not yet in the version.
     absl::MutexLock lock(&pending_mu_);
-    live_segments.insert(live_segments.end(), pending_outputs_.begin(), pending_outputs_.end());
+    live_segments.insert(pending_outputs_.begin(), pending_outputs_.end());
   }
   // Segments an older version still references (a scan or a backup holds it) stay until the
   // last reference goes; the handle deletes its file then.
-  segment_registry_->AppendHeld(&live_segments);
-  std::vector<std::string> names;
-  if (fs_->ListDir(path_ + "/wal", &names).ok()) {
-    for (const std::string& n : names) {
+  std::vector<uint64_t> held;
+  segment_registry_->AppendHeld(&held);
+  live_segments.insert(held.begin(), held.end());
+
+  if (wal_listed) {
+    for (const std::string& n : wal_names) {
       uint64_t num;
       if (ParseNumberedName(n, "", ".log", &num) && num < log_number && num != current_wal) {
         (void)fs_->DeleteFile(path_ + "/wal/" + n);
       }
     }
   }
-  names.clear();
-  if (fs_->ListDir(path_ + "/segments", &names).ok()) {
-    for (const std::string& n : names) {
+  if (segments_listed) {
+    for (const std::string& n : segment_names) {
       uint64_t num;
       const bool seg = ParseNumberedName(n, "", ".seg", &num);
-      if ((seg &&
-           std::find(live_segments.begin(), live_segments.end(), num) == live_segments.end()) ||
-          n.ends_with(".tmp")) {
+      if ((seg && !live_segments.contains(num)) || n.ends_with(".tmp")) {
         (void)fs_->DeleteFile(path_ + "/segments/" + n);
       }
     }
   }
-  names.clear();
-  if (fs_->ListDir(path_, &names).ok()) {
-    for (const std::string& n : names) {
+  if (top_listed) {
+    for (const std::string& n : top_names) {
       uint64_t num;
       if ((ParseNumberedName(n, "CATALOG-", "", &num) && num != catalog_number) ||
           n.ends_with(".tmp")) {

@@ -221,6 +221,10 @@ class DbImpl : public Db {
   uint64_t log_number_ ABSL_GUARDED_BY(manifest_mu_) = 0;
   std::vector<ManifestSource> sources_ ABSL_GUARDED_BY(manifest_mu_);
   uint64_t next_source_id_ ABSL_GUARDED_BY(manifest_mu_) = 1;
+  // Set when writing MANIFEST failed: the new one may have reached the disk all the same
+  // (say its directory fsync failed after the rename), naming files the in-memory state
+  // does not. No file is garbage-collected until a later manifest write succeeds.
+  bool manifest_uncertain_ ABSL_GUARDED_BY(manifest_mu_) = false;
 
   absl::Mutex mu_;
   absl::CondVar bg_cv_;     // wakes the background thread

@@ -127,7 +127,9 @@ class SourceImportImpl final : public SourceImport {
         pending_(db),
         rows_(std::make_unique<Memtable>()) {}
   ~SourceImportImpl() override {
-    if (!committed_) {
+    // After a failed commit the new manifest may still be on disk, naming these segments:
+    // garbage collection removes them once a later manifest is durable.
+    if (!commit_attempted_) {
       for (auto& h : added_) h->obsolete = true;
     }
   }
@@ -154,6 +156,7 @@ class SourceImportImpl final : public SourceImport {
   absl::Status Commit() override {
     if (committed_) return absl::FailedPreconditionError("source import already committed");
     BR_RETURN_IF_ERROR(Spill());
+    commit_attempted_ = true;
     BR_RETURN_IF_ERROR(db_->CommitSource(database_id_, key_, points_, added_));
     committed_ = true;
     return absl::OkStatus();
@@ -180,6 +183,7 @@ class SourceImportImpl final : public SourceImport {
   std::vector<std::shared_ptr<SegmentHandle>> added_;
   uint64_t points_ = 0;
   bool committed_ = false;
+  bool commit_attempted_ = false;
 };
 
 absl::StatusOr<std::unique_ptr<SourceImport>> DbImpl::BeginSourceImport(std::string_view database,

@@ -101,6 +101,12 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedBatchAndLeavesNoPartialOne) {
     kill(c.pid, SIGKILL);
     int status;
     waitpid(c.pid, &status, 0);
+    // The writer may have run ahead of this reader: what it acknowledged before it died
+    // must be there too.
+    while (std::fgets(line, sizeof line, c.out) != nullptr) {
+      long long k;
+      if (std::sscanf(line, "ack %lld", &k) == 1) acked.insert(k);
+    }
     fclose(c.out);
 
     Options o;
@@ -138,25 +144,32 @@ TEST(CrashTest, KillsDuringSourceReplaceDeleteAndCompactionLeaveBeforeOrAfterSta
     char line[128];
     int events = 0;
     std::set<int64_t> deleting;
-    while (std::fgets(line, sizeof line, c.out) != nullptr) {
+    // Records one line of the child's; false if it is no event.
+    auto record = [&](const char* text) {
       long long k;
-      if (std::sscanf(line, "ack %lld", &k) == 1) {
+      if (std::sscanf(text, "ack %lld", &k) == 1) {
         acked.insert(k);
-      } else if (std::sscanf(line, "src %lld", &k) == 1) {
+      } else if (std::sscanf(text, "src %lld", &k) == 1) {
         acked_source = k;
-      } else if (std::sscanf(line, "deleting %lld", &k) == 1) {
+      } else if (std::sscanf(text, "deleting %lld", &k) == 1) {
         deleting.insert(k);
-      } else if (std::sscanf(line, "del %lld", &k) == 1) {
+      } else if (std::sscanf(text, "del %lld", &k) == 1) {
         deleted.insert(k);
         deleting.erase(k);
       } else {
-        continue;
+        return false;
       }
-      if (++events >= kill_after) break;
+      return true;
+    };
+    while (std::fgets(line, sizeof line, c.out) != nullptr) {
+      if (record(line) && ++events >= kill_after) break;
     }
     kill(c.pid, SIGKILL);
     int status;
     waitpid(c.pid, &status, 0);
+    // The child may have run ahead of this reader (a fast disk, a busy machine): what it
+    // printed before it died happened too, such as a whole delete.
+    while (std::fgets(line, sizeof line, c.out) != nullptr) record(line);
     fclose(c.out);
 
     Options o;
@@ -191,7 +204,9 @@ TEST(CrashTest, KillsDuringSourceReplaceDeleteAndCompactionLeaveBeforeOrAfterSta
       for (size_t i = 0; i < b.rows(); ++i) ++versions[b.columns[0].ints[i]];
       return absl::OkStatus();
     }));
-    if (acked_source >= 0) ASSERT_EQ(versions.size(), 1u) << "round " << round;
+    if (acked_source >= 0) {
+      ASSERT_EQ(versions.size(), 1u) << "round " << round;
+    }
     ASSERT_LE(versions.size(), 1u) << "round " << round << ": two source versions visible";
     if (!versions.empty()) {
       const auto [v, n] = *versions.begin();
