@@ -74,7 +74,7 @@ class QueryCommandTest : public ServerTest {
   // Runs `burnrate query <args>` with `input` on its standard input (a file, so not a
   // terminal) and `env` prepended to the command line.
   CliRun Burnrate(const std::vector<std::string>& args, std::string_view input = "",
-               std::string_view env = "") {
+                  std::string_view env = "") {
     const std::string in = dir_.Sub(StrCat("in", runs_));
     const std::string out = dir_.Sub(StrCat("out", runs_));
     const std::string err = dir_.Sub(StrCat("err", runs_));
@@ -97,7 +97,7 @@ class QueryCommandTest : public ServerTest {
 TEST_F(QueryCommandTest, TablesAreAlignedWithAHeaderPerSeries) {
   StartAndLoad();
   CliRun r = Burnrate({"--url", ServerUrl(), "--db", "db", "-e",
-                    "SELECT sum(cost) AS total FROM cost GROUP BY cloud"});
+                       "SELECT sum(cost) AS total FROM cost GROUP BY cloud"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "name: cost\n"
@@ -114,7 +114,7 @@ TEST_F(QueryCommandTest, TablesAreAlignedWithAHeaderPerSeries) {
   EXPECT_EQ(r.err, "");
 
   CliRun raw = Burnrate({"--url", ServerUrl(), "--db", "db", "--precision", "s", "-e",
-                      "SELECT cost, run_id FROM cost WHERE cloud = 'aws'"});
+                         "SELECT cost, run_id FROM cost WHERE cloud = 'aws'"});
   EXPECT_EQ(raw.exit_code, 0) << raw.err;
   EXPECT_EQ(raw.out,
             "name: cost\n"
@@ -127,7 +127,7 @@ TEST_F(QueryCommandTest, TablesAreAlignedWithAHeaderPerSeries) {
 TEST_F(QueryCommandTest, CsvAndJsonFormatsAreTheServersOutput) {
   StartAndLoad();
   CliRun csv = Burnrate({"--url", ServerUrl(), "--db", "db", "--format", "csv", "-e",
-                      "SELECT sum(cost) FROM cost GROUP BY cloud"});
+                         "SELECT sum(cost) FROM cost GROUP BY cloud"});
   EXPECT_EQ(csv.exit_code, 0) << csv.err;
   EXPECT_EQ(csv.out,
             "name,tags,time,sum\n"
@@ -135,7 +135,7 @@ TEST_F(QueryCommandTest, CsvAndJsonFormatsAreTheServersOutput) {
             "cost,cloud=gcp,0,2\n");
 
   CliRun json = Burnrate({"--url", ServerUrl(), "--format", "json", "--precision", "ms", "-e",
-                       "SELECT cost FROM db..cost WHERE run_id = 'EvalFlow/7'"});
+                          "SELECT cost FROM db..cost WHERE run_id = 'EvalFlow/7'"});
   EXPECT_EQ(json.exit_code, 0) << json.err;
   EXPECT_EQ(json.out,
             "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cost\",\"columns\":"
@@ -233,6 +233,34 @@ TEST_F(QueryCommandTest, StandardInputRunsCommandsAndStatementsLineByLine) {
   EXPECT_THAT(clean.out, HasSubstr(" 3\n"));
 }
 
+TEST_F(QueryCommandTest, InteractivePromptOnATerminalKeepsHistoryAndSurvivesErrors) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "script(1) (bsdutils) is needed to give the prompt a terminal";
+  }
+  StartAndLoad();
+  const std::string history = dir_.Sub("history");
+  const std::string in = dir_.Sub("tty-in");
+  const std::string out = dir_.Sub("tty-out");
+  std::ofstream(in) << "use db\nSELECT count(cost) FROM cost\nSELEKT\nformat csv\n"
+                       "SELECT count(cost) FROM cost\nexit\n";
+  const std::string burnrate = StrCat("env -u BURNRATE_TOKEN ", BURNRATE_PATH, " query --url ",
+                                      ServerUrl(), " --history-file ", history);
+  const int status = std::system(
+      StrCat("script -qec ", Quote(burnrate), " /dev/null < ", in, " > ", out, " 2>&1").c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);  // errors at the prompt are shown, not fatal
+  const std::string screen = ReadFile(out);
+  EXPECT_THAT(screen, HasSubstr("Connected to " + ServerUrl()));
+  EXPECT_THAT(screen, HasSubstr("Using database db"));
+  EXPECT_THAT(screen, HasSubstr("db> "));
+  EXPECT_THAT(screen, HasSubstr("1970-01-01T00:00:00Z 3"));
+  EXPECT_THAT(screen, HasSubstr("ERR: error parsing query"));
+  EXPECT_THAT(screen, HasSubstr("cost,,0,3"));
+  const std::string saved = ReadFile(history);
+  EXPECT_THAT(saved, HasSubstr("count(cost)"));
+  EXPECT_THAT(saved, HasSubstr("SELEKT"));
+}
+
 TEST_F(QueryCommandTest, EmbeddedModeOpensTheDataDirectoryWithoutAServer) {
   TempDir other;
   const std::string data = other.Sub("data");
@@ -262,7 +290,7 @@ TEST_F(QueryCommandTest, EmbeddedModeOpensTheDataDirectoryWithoutAServer) {
             "1970-01-01T00:00:00Z 1.1234567891\n");
 
   CliRun json = Burnrate({"--data-dir", data, "--format", "json", "--precision", "s", "-e",
-                       "SELECT cost FROM e..cost LIMIT 1"});
+                          "SELECT cost FROM e..cost LIMIT 1"});
   EXPECT_EQ(json.exit_code, 0) << json.err;
   EXPECT_EQ(json.out,
             "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cost\",\"columns\":"
@@ -270,8 +298,8 @@ TEST_F(QueryCommandTest, EmbeddedModeOpensTheDataDirectoryWithoutAServer) {
 
   // Statements that change data run too, and the REPL commands work on stdin.
   CliRun repl = Burnrate({"--data-dir", data},
-                      "CREATE DATABASE f\nformat csv\nSHOW DATABASES\nuse e\nformat table\n"
-                      "SELECT count(cost) FROM cost\nSELECT * FROM nosuch..cost\n");
+                         "CREATE DATABASE f\nformat csv\nSHOW DATABASES\nuse e\nformat table\n"
+                         "SELECT count(cost) FROM cost\nSELECT * FROM nosuch..cost\n");
   EXPECT_EQ(repl.exit_code, 1);
   EXPECT_THAT(repl.out, HasSubstr("databases,,f\n"));
   EXPECT_THAT(repl.out, HasSubstr("1970-01-01T00:00:00Z 2\n"));
