@@ -185,6 +185,10 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"rfc3339", "h", "m", "s", "ms", "u", "ns"}))
       ->capture_default_str();
   query_command->add_flag("--pretty", query.pretty, "Indented JSON");
+  query_command
+      ->add_option("--timeout", query.timeout_seconds, "Seconds to wait for the server's answer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   query_command->add_option("--history-file", query.history_file,
                             "History of the interactive prompt (default: ~/.burnrate_history)");
   query_command->footer(

@@ -365,8 +365,10 @@ void AddPartialNote(bool partial, int statement_id, std::vector<std::string>* no
 
 class HttpBackend final : public QueryBackend {
  public:
-  HttpBackend(std::string url_text, HttpUrl url, std::string token)
-      : url_text_(std::move(url_text)), client_(std::move(url)), token_(std::move(token)) {}
+  HttpBackend(std::string url_text, HttpUrl url, std::string token, absl::Duration timeout)
+      : url_text_(std::move(url_text)),
+        client_(std::move(url), timeout),
+        token_(std::move(token)) {}
 
   absl::StatusOr<QueryOutput> Run(std::string_view statements, const std::string& database,
                                   QueryOutputFormat format, const std::string& precision,
@@ -816,8 +818,8 @@ absl::StatusOr<std::unique_ptr<QueryBackend>> OpenQueryBackend(const QueryComman
   }
   absl::StatusOr<HttpUrl> url = ParseHttpUrl(options.url);
   if (!url.ok()) return url.status();
-  return std::unique_ptr<QueryBackend>(
-      new HttpBackend(options.url, *std::move(url), options.token));
+  return std::unique_ptr<QueryBackend>(new HttpBackend(options.url, *std::move(url), options.token,
+                                                       absl::Seconds(options.timeout_seconds)));
 }
 
 int RunQueryCommand(const QueryCommandOptions& options, std::FILE* in, bool interactive,

@@ -33,6 +33,9 @@ struct QueryCommandOptions {
   // integers (ns for rfc3339), as InfluxDB's CSV does.
   std::string precision = "rfc3339";
   bool pretty = false;  // indented JSON
+  // How long to wait for the server to answer a request (each of connecting, sending and
+  // reading the response).
+  double timeout_seconds = 600;
   // The interactive prompt's history; empty: $HOME/.burnrate_history.
   std::string history_file;
 };
