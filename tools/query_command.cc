@@ -33,6 +33,7 @@ namespace {
 // A small JSON reader for /query responses. Numbers keep their text, so exact decimals
 // (money) print exactly as the server wrote them.
 
+// A parsed JSON value. A value type.
 struct Json {
   enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
   Kind kind = Kind::kNull;
@@ -63,6 +64,7 @@ struct Json {
   }
 };
 
+// Parses one JSON document; errors name the byte offset. Not thread-safe.
 class JsonReader {
  public:
   explicit JsonReader(std::string_view text) : s_(text) {}
@@ -363,6 +365,8 @@ void AddPartialNote(bool partial, int statement_id, std::vector<std::string>* no
 // ---------------------------------------------------------------------------------------
 // HTTP backend
 
+// Statements as POST /query requests over one keep-alive connection; tables are built
+// from the JSON response, CSV and JSON are the server's bytes. Not thread-safe.
 class HttpBackend final : public QueryBackend {
  public:
   HttpBackend(std::string url_text, HttpUrl url, std::string token, absl::Duration timeout)
@@ -519,6 +523,9 @@ class HttpBackend final : public QueryBackend {
 // ---------------------------------------------------------------------------------------
 // Embedded backend
 
+// Statements run through burnrate::Query on a Db this backend owns (opened on a data
+// directory no server holds); the embedded API's writers print CSV and JSON. Not
+// thread-safe.
 class EmbeddedBackend final : public QueryBackend {
  public:
   EmbeddedBackend(std::string dir, std::unique_ptr<Db> db)
@@ -601,6 +608,8 @@ constexpr char kHelp[] =
     "  help                      this text\n"
     "  exit, quit, Ctrl-D        leave\n";
 
+// The state of a `burnrate query` run: database, format, precision and pretty, which the
+// commands change. Borrows the backend and the streams. Not thread-safe.
 class Session {
  public:
   Session(const QueryCommandOptions& options, QueryBackend* backend, std::FILE* out, std::FILE* err)

@@ -177,6 +177,22 @@ TEST_F(QueryCommandTest, TokensFromTheFlagOrTheEnvironmentAndWrongTokensFail) {
   EXPECT_THAT(scope.err, HasSubstr("HTTP 403"));
 }
 
+TEST_F(QueryCommandTest, TablesShowStringsUnescaped) {
+  StartAndLoad();
+  ASSERT_OK_AND_ASSIGN(
+      auto w, Client()->Post("/write?db=db",
+                             "notes,who=ünï\\ code text=\"<a & b> say \\\"hi\\\" \\\\ ok\" 1\n"));
+  ASSERT_EQ(w.status, 204) << w.body;
+  CliRun r = Burnrate({"--url", ServerUrl(), "--db", "db", "--precision", "ns", "-e",
+                       "SELECT text, who FROM notes"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "name: notes\n"
+            "time text                  who\n"
+            "---- ----                  ---\n"
+            "1    <a & b> say \"hi\" \\ ok ünï code\n");
+}
+
 TEST_F(QueryCommandTest, UnknownDatabaseParseErrorsAndUnreachableServersFail) {
   StartAndLoad();
   CliRun unknown = Burnrate({"--url", ServerUrl(), "--db", "nosuch", "-e", "SELECT * FROM cost"});
