@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "burnrate/db.h"
 #include "burnrate/options.h"
@@ -362,6 +363,44 @@ void AddPartialNote(bool partial, int statement_id, std::vector<std::string>* no
   }
 }
 
+// One statement of a /query JSON response.
+void ReadStatement(const Json& r, std::vector<TextSeries>* table, QueryOutput* out) {
+  int id = 0;
+  if (const Json* s = r.Find("statement_id")) id = std::atoi(s->text.c_str());
+  if (const Json* series = r.Find("series")) {
+    for (const Json& s : series->items) {
+      TextSeries t;
+      if (const Json* n = s.Find("name")) t.name = n->Cell();
+      if (const Json* tags = s.Find("tags")) {
+        for (const auto& [k, v] : tags->members) t.tags.emplace_back(k, v.Cell());
+      }
+      if (const Json* cols = s.Find("columns")) {
+        for (const Json& c : cols->items) t.columns.push_back(c.Cell());
+      }
+      if (const Json* values = s.Find("values")) {
+        for (const Json& row : values->items) {
+          std::vector<std::string> cells;
+          cells.reserve(row.items.size());
+          for (const Json& c : row.items) cells.push_back(c.Cell());
+          t.rows.push_back(std::move(cells));
+        }
+      }
+      if (const Json* p = s.Find("partial")) t.partial = p->boolean;
+      table->push_back(std::move(t));
+    }
+  }
+  if (const Json* messages = r.Find("messages")) {
+    for (const Json& m : messages->items) {
+      const Json* level = m.Find("level");
+      const Json* text = m.Find("text");
+      out->notes.push_back(StrCat(level ? level->Cell() : "info", ": ", text ? text->Cell() : ""));
+    }
+  }
+  const Json* partial = r.Find("partial");
+  AddPartialNote(partial != nullptr && partial->boolean, id, &out->notes);
+  if (const Json* e = r.Find("error")) out->errors.push_back(e->Cell());
+}
+
 // ---------------------------------------------------------------------------------------
 // HTTP backend
 
@@ -397,13 +436,8 @@ class HttpBackend final : public QueryBackend {
       CsvErrors(response->body, &out.errors);
       return out;
     }
-    absl::StatusOr<Json> doc = JsonReader(response->body).ReadDocument();
-    if (!doc.ok()) return doc.status();
-    if (const Json* e = doc->Find("error")) return absl::InvalidArgumentError(e->Cell());
     std::vector<TextSeries> table;
-    if (const Json* results = doc->Find("results")) {
-      for (const Json& r : results->items) ReadStatement(r, &table, &out);
-    }
+    BR_RETURN_IF_ERROR(ReadQueryResponseJson(response->body, &table, &out));
     if (format == QueryOutputFormat::kJson) {
       out.text = response->body;
     } else {
@@ -475,44 +509,6 @@ class HttpBackend final : public QueryBackend {
       block_start = line.empty();
       at = end + 1;
     }
-  }
-
-  static void ReadStatement(const Json& r, std::vector<TextSeries>* table, QueryOutput* out) {
-    int id = 0;
-    if (const Json* s = r.Find("statement_id")) id = std::atoi(s->text.c_str());
-    if (const Json* series = r.Find("series")) {
-      for (const Json& s : series->items) {
-        TextSeries t;
-        if (const Json* n = s.Find("name")) t.name = n->Cell();
-        if (const Json* tags = s.Find("tags")) {
-          for (const auto& [k, v] : tags->members) t.tags.emplace_back(k, v.Cell());
-        }
-        if (const Json* cols = s.Find("columns")) {
-          for (const Json& c : cols->items) t.columns.push_back(c.Cell());
-        }
-        if (const Json* values = s.Find("values")) {
-          for (const Json& row : values->items) {
-            std::vector<std::string> cells;
-            cells.reserve(row.items.size());
-            for (const Json& c : row.items) cells.push_back(c.Cell());
-            t.rows.push_back(std::move(cells));
-          }
-        }
-        if (const Json* p = s.Find("partial")) t.partial = p->boolean;
-        table->push_back(std::move(t));
-      }
-    }
-    if (const Json* messages = r.Find("messages")) {
-      for (const Json& m : messages->items) {
-        const Json* level = m.Find("level");
-        const Json* text = m.Find("text");
-        out->notes.push_back(
-            StrCat(level ? level->Cell() : "info", ": ", text ? text->Cell() : ""));
-      }
-    }
-    const Json* partial = r.Find("partial");
-    AddPartialNote(partial != nullptr && partial->boolean, id, &out->notes);
-    if (const Json* e = r.Find("error")) out->errors.push_back(e->Cell());
   }
 
   const std::string url_text_;
@@ -742,6 +738,17 @@ absl::StatusOr<QueryOutputFormat> ParseQueryOutputFormat(std::string_view text) 
   if (f == "csv") return QueryOutputFormat::kCsv;
   if (f == "json") return QueryOutputFormat::kJson;
   return absl::InvalidArgumentError(StrCat("format \"", text, "\" is not one of table, csv, json"));
+}
+
+absl::Status ReadQueryResponseJson(std::string_view body, std::vector<TextSeries>* table,
+                                   QueryOutput* out) {
+  absl::StatusOr<Json> doc = JsonReader(body).ReadDocument();
+  if (!doc.ok()) return doc.status();
+  if (const Json* e = doc->Find("error")) return absl::InvalidArgumentError(e->Cell());
+  if (const Json* results = doc->Find("results")) {
+    for (const Json& r : results->items) ReadStatement(r, table, out);
+  }
+  return absl::OkStatus();
 }
 
 std::string RenderTable(const std::vector<TextSeries>& series) {

@@ -61,6 +61,14 @@ struct QueryOutput {
   std::vector<std::string> notes;
 };
 
+// Reads InfluxDB 1.x /query JSON (a whole, non-chunked response): each series into
+// *table (cells as text: strings unescaped, numbers exactly as written, null empty), each
+// statement's error into out->errors, messages and partial results into out->notes.
+// kInvalidArgument with the message of a top-level {"error":...}; kDataLoss naming the
+// byte offset for text that is not JSON.
+[[nodiscard]] absl::Status ReadQueryResponseJson(std::string_view body,
+                                                 std::vector<TextSeries>* table, QueryOutput* out);
+
 // Where statements run: a burnrated server over HTTP, or a data directory opened with the
 // embedded API. Not thread-safe.
 class QueryBackend {
