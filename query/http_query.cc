@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/str_cat.h"
+#include "query/query_stream.h"
 #include "query/result_util.h"
 
 // Last: the function Query hides the syntax tree's type of that name.
@@ -29,6 +30,48 @@ bool IsEmptyParams(std::string_view p) {
     if (c != ' ' && c != '{' && c != '}' && c != '\t' && c != '\n' && c != '\r') return false;
   }
   return true;
+}
+
+// The answer to a query refused as a whole (nothing ran).
+QueryHttpResponse Refused(const QueryHttpRequest& request, const absl::Status& status,
+                          bool forbidden) {
+  if (forbidden) return Error(request, 403, status);
+  if (absl::IsPermissionDenied(status)) return Error(request, 405, status);
+  return Error(request, 400, status);
+}
+
+// Chunked JSON sent while the query runs: the response starts with the first statement's
+// result, so a refusal (parse error, authorisation) still gets its 4xx.
+QueryHttpResponse RunStreamed(Db* db, const QueryHttpRequest& request, const QueryOptions& qo,
+                              const bool* forbidden) {
+  QueryResponseStream* stream = request.stream;
+  const ResultFormat format{request.pretty};
+  bool started = false;
+  const absl::Status status =
+      QueryStatements(db, request.q, qo, [&](StatementResult&& r) -> absl::Status {
+        if (!started) {
+          started = true;
+          if (!stream->Start(200, "application/json")) {
+            return absl::CancelledError("client went away");
+          }
+        }
+        if (!StatementToJsonChunks(r, qo.epoch, request.chunk_size, format, [&](std::string doc) {
+              return stream->Write(std::move(doc));
+            })) {
+          return absl::CancelledError("client went away");
+        }
+        return absl::OkStatus();
+      });
+  if (!started) {
+    if (!status.ok()) return Refused(request, status, *forbidden);
+    // No statement ran (empty text): an empty result, as InfluxDB answers.
+    QueryHttpResponse r;
+    r.body = "{\"results\":[]}\n";
+    return r;
+  }
+  QueryHttpResponse r;
+  r.streamed = true;
+  return r;
 }
 
 }  // namespace
@@ -72,12 +115,11 @@ QueryHttpResponse RunQueryRequest(Db* db, const QueryHttpRequest& request,
               : StrCat("error authorizing query: requires ", need, " on ", database));
     };
   }
-  absl::StatusOr<QueryResult> result = Query(db, request.q, qo);
-  if (!result.ok()) {
-    if (forbidden) return Error(request, 403, result.status());
-    if (absl::IsPermissionDenied(result.status())) return Error(request, 405, result.status());
-    return Error(request, 400, result.status());
+  if (request.chunked && !request.csv && request.stream != nullptr) {
+    return RunStreamed(db, request, qo, &forbidden);
   }
+  absl::StatusOr<QueryResult> result = Query(db, request.q, qo);
+  if (!result.ok()) return Refused(request, result.status(), forbidden);
   QueryHttpResponse r;
   if (request.csv) {
     r.content_type = "text/csv";

@@ -16,6 +16,19 @@
 
 namespace burnrate {
 
+// Where a streamed /query response goes (chunked=true): the status line and headers once,
+// then each JSON document as it is produced. Implementations block in Write while the
+// previous document is still being sent (back-pressure), so a slow client slows the query
+// down instead of making it buffer. Called from one thread at a time.
+class QueryResponseStream {
+ public:
+  virtual ~QueryResponseStream() = default;
+  // Starts the response (chunked transfer encoding). False when the client has gone.
+  virtual bool Start(int status, const std::string& content_type) = 0;
+  // Sends one piece of the body. False when the client has gone: stop producing.
+  virtual bool Write(std::string data) = 0;
+};
+
 // One /query request, decoded (see server/query_handler.h's QueryRequestParams).
 struct QueryHttpRequest {
   bool is_post = false;  // statements that change data need POST
@@ -29,6 +42,9 @@ struct QueryHttpRequest {
   std::string params;  // bound parameters: not supported, must be empty or "{}"
   bool csv = false;    // Accept: application/csv or text/csv
   TimestampNs now_ns = 0;
+  // With chunked JSON, the results are sent here statement by statement and chunk by
+  // chunk as they are produced; null buffers the whole body in the response.
+  QueryResponseStream* stream = nullptr;
   // Whether the credentials allow `access` to `database`; null allows everything.
   std::function<bool(QueryAccess access, std::string_view database)> allowed;
 };
@@ -42,6 +58,9 @@ struct QueryHttpOptions {
 };
 
 struct QueryHttpResponse {
+  // True when the response went to request.stream (Start was called); the other members
+  // are then unused.
+  bool streamed = false;
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
@@ -51,7 +70,8 @@ struct QueryHttpResponse {
 // parse error or a bad parameter; 403 when the credentials do not allow a statement; 405
 // for a statement that changes data sent with GET; otherwise 200 with one result per
 // statement run (a failing statement's error inside its result). JSON (chunked when asked)
-// or CSV. Thread-safe.
+// or CSV. A chunked JSON request with a stream sends its results there: each statement as
+// it completes, as documents of at most chunk_size rows. Thread-safe.
 QueryHttpResponse RunQueryRequest(Db* db, const QueryHttpRequest& request,
                                   const QueryHttpOptions& options = {});
 

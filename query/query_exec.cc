@@ -1,4 +1,5 @@
 // Query(): parse, authorise, then run each statement in order.
+#include <functional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -11,6 +12,7 @@
 #include "query/exec_context.h"
 #include "query/meta_exec.h"
 #include "query/parser.h"
+#include "query/query_stream.h"
 #include "query/select_exec.h"
 
 // Last: the function Query hides the syntax tree's type of that name (see the header).
@@ -122,7 +124,9 @@ StatementResult RunStatement(QueryContext* ctx, const Statement& st, int id) {
 
 }  // namespace
 
-absl::StatusOr<QueryResult> Query(Db* db, std::string_view text, const QueryOptions& options) {
+absl::Status QueryStatements(
+    Db* db, std::string_view text, const QueryOptions& options,
+    const std::function<absl::Status(StatementResult&& result)>& on_statement) {
   if (db == nullptr) return absl::InvalidArgumentError("Query: no database handle");
   auto parsed = ParseQuery(text);
   if (!parsed.ok()) return parsed.status();
@@ -140,12 +144,22 @@ absl::StatusOr<QueryResult> Query(Db* db, std::string_view text, const QueryOpti
   }
   const TimestampNs now = options.now ? *options.now : absl::ToUnixNanos(absl::Now());
   QueryContext ctx(db, options, now);
+  for (size_t i = 0; i < parsed->statements.size(); ++i) {
+    StatementResult r = RunStatement(&ctx, parsed->statements[i], static_cast<int>(i));
+    const bool failed = !r.status.ok();
+    BR_RETURN_IF_ERROR(on_statement(std::move(r)));
+    if (failed) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<QueryResult> Query(Db* db, std::string_view text, const QueryOptions& options) {
   QueryResult result;
   result.epoch = options.epoch;
-  for (size_t i = 0; i < parsed->statements.size(); ++i) {
-    result.results.push_back(RunStatement(&ctx, parsed->statements[i], static_cast<int>(i)));
-    if (!result.results.back().status.ok()) break;
-  }
+  BR_RETURN_IF_ERROR(QueryStatements(db, text, options, [&](StatementResult&& r) {
+    result.results.push_back(std::move(r));
+    return absl::OkStatus();
+  }));
   return result;
 }
 

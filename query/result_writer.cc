@@ -1,5 +1,7 @@
 // The result model's values and its JSON and CSV writers (InfluxDB 1.x /query output).
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -8,6 +10,7 @@
 #include "base/str_cat.h"
 #include "burnrate/query_result.h"
 #include "query/format.h"
+#include "query/query_stream.h"
 #include "query/result_util.h"
 
 namespace burnrate {
@@ -445,38 +448,45 @@ std::string QueryResultToJson(const QueryResult& result, const ResultFormat& for
   return Finish(std::move(out), format);
 }
 
-std::string QueryResultToJsonChunked(const QueryResult& result, size_t chunk_size,
-                                     const ResultFormat& format) {
+bool StatementToJsonChunks(const StatementResult& r, EpochPrecision epoch, size_t chunk_size,
+                           const ResultFormat& format,
+                           const std::function<bool(std::string document)>& emit) {
   if (chunk_size == 0) chunk_size = 10'000;
-  std::string out;
-  auto document = [&](const StatementResult& r, const std::vector<std::string>& series,
+  auto document = [&](const StatementResult& st, const std::vector<std::string>& series,
                       bool messages, bool partial) {
     std::string doc = "{\"results\":[";
-    AppendStatement(&doc, r, series, messages, partial);
+    AppendStatement(&doc, st, series, messages, partial);
     doc.append("]}");
-    out.append(Finish(std::move(doc), format));
+    return emit(Finish(std::move(doc), format));
   };
+  if (r.series.empty() || !r.status.ok()) return document(r, {}, true, r.partial);
+  bool first = true;
+  StatementResult head;  // the statement without its error, for the series documents
+  head.statement_id = r.statement_id;
+  head.messages = r.messages;
+  for (const ResultSeries& s : r.series) {
+    size_t begin = 0;
+    do {
+      const size_t end = std::min(s.values.size(), begin + chunk_size);
+      const bool more = end < s.values.size();
+      std::string one;
+      AppendSeries(&one, s, begin, end, more || s.partial, epoch);
+      if (!document(head, {one}, first, more || s.partial)) return false;
+      first = false;
+      begin = end;
+    } while (begin < s.values.size());
+  }
+  return true;
+}
+
+std::string QueryResultToJsonChunked(const QueryResult& result, size_t chunk_size,
+                                     const ResultFormat& format) {
+  std::string out;
   for (const StatementResult& r : result.results) {
-    if (r.series.empty() || !r.status.ok()) {
-      document(r, {}, true, r.partial);
-      continue;
-    }
-    bool first = true;
-    StatementResult head;  // the statement without its error, for the series documents
-    head.statement_id = r.statement_id;
-    head.messages = r.messages;
-    for (const ResultSeries& s : r.series) {
-      size_t begin = 0;
-      do {
-        const size_t end = std::min(s.values.size(), begin + chunk_size);
-        const bool more = end < s.values.size();
-        std::string one;
-        AppendSeries(&one, s, begin, end, more || s.partial, result.epoch);
-        document(head, {one}, first, more || s.partial);
-        first = false;
-        begin = end;
-      } while (begin < s.values.size());
-    }
+    StatementToJsonChunks(r, result.epoch, chunk_size, format, [&](std::string doc) {
+      out.append(doc);
+      return true;
+    });
   }
   return out;
 }

@@ -7,7 +7,7 @@ packages=(
   libabsl-dev libboost-dev libzstd-dev libxxhash-dev
   libflatbuffers-dev flatbuffers-compiler
   libbenchmark-dev libgtest-dev libgmock-dev
-  libhwy-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  libhwy-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libedit-dev
   clang clang-format
   python3-influxdb influxdb-client
 )

@@ -47,6 +47,8 @@ Try:
   curl -i $url/ping
   curl -i -XPOST '$url/write?db=burnrate' --data-binary 'cost,run_id=TrainFlow/1,resource=i-0abc cost=0.0425,gpu_util=0.93,gpu_count=4i'
   curl -G $url/query --data-urlencode db=burnrate --data-urlencode 'q=SELECT sum(cost) FROM cost GROUP BY run_id'
+  $burnrate query --url $url --db burnrate -e 'SELECT sum(cost) FROM cost GROUP BY cloud'
+  $burnrate query --url $url --db burnrate   (interactive prompt; help lists its commands)
   influx -host 127.0.0.1 -port 8086 -database burnrate   (the InfluxDB 1.x CLI, if installed)
 The API: docs/http.md; the query language: docs/query.md.
 MSG

@@ -111,6 +111,7 @@ void LogToStderr(std::string_view line) {
 }  // namespace
 
 class Session;
+class ChunkedStream;
 
 // The state behind HttpServer. Configuration members are set before the io threads start
 // and only read afterwards; the acceptor and the timers are used on strand_ only; the
@@ -543,49 +544,8 @@ class Session : public std::enable_shared_from_this<Session> {
           self->PostResponse(std::move(r));
         });
       }
-      case Endpoint::kQuery: {
-        UrlParams all = params_;
-        if (req.method() == http::verb::post &&
-            absl::StartsWithIgnoreCase(ToAbsl(req[http::field::content_type]),
-                                       "application/x-www-form-urlencoded")) {
-          all.Append(UrlParams::Parse(req.body()));
-        }
-        QueryRequestParams q;
-        q.is_post = req.method() == http::verb::post;
-        q.db = all.Get("db");
-        q.rp = all.Get("rp");
-        q.q = all.Get("q");
-        q.epoch = all.Get("epoch");
-        q.pretty = all.Get("pretty") == "true";
-        q.chunked = all.Get("chunked") == "true";
-        if (const std::string* size = all.Find("chunk_size")) {
-          char* end = nullptr;
-          const unsigned long long n = std::strtoull(size->c_str(), &end, 10);
-          if (end != size->c_str() && *end == '\0' && n > 0) q.chunk_size = n;
-        }
-        q.params = all.Get("params");
-        const absl::string_view accept = ToAbsl(req[http::field::accept]);
-        if (absl::StrContains(accept, "application/csv") || absl::StrContains(accept, "text/csv")) {
-          q.format = QueryFormat::kCsv;
-        }
-        q.now_ns = absl::ToUnixNanos(absl::Now());
-        q.allowed = access_;
-        if (q.q.empty()) return Send(JsonError(400, "missing required parameter \"q\""), false);
-        return net::post(server_->query_pool_,
-                         [self = shared_from_this(), q = std::move(q), start = SteadyClock::now()] {
-                           HttpResponse r;
-                           try {
-                             r = self->options().query_handler(q);
-                           } catch (const std::exception& e) {
-                             r = self->Internal(e.what());
-                           } catch (...) {
-                             r = self->Internal("unknown exception");
-                           }
-                           self->metrics().query_latency.Observe(
-                               std::chrono::duration<double>(SteadyClock::now() - start).count());
-                           self->PostResponse(std::move(r));
-                         });
-      }
+      case Endpoint::kQuery:
+        return DispatchQuery();
       case Endpoint::kOther:
         break;
     }
@@ -621,13 +581,7 @@ class Session : public std::enable_shared_from_this<Session> {
     close = close || shutdown_ || !keep_alive_ || !counted_;
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), version_ == 0 ? 11 : version_);
-    res->set(http::field::server, StrCat("burnrated/", kBurnrateVersion));
-    res->set("X-Influxdb-Version", std::string(kInfluxCompatVersion));
-    res->set("X-Influxdb-Build", "OSS");
-    if (!request_id_.empty()) {
-      res->set("Request-Id", request_id_);
-      res->set("X-Request-Id", request_id_);
-    }
+    SetCommonHeaders(*res);
     if (!r.content_type.empty() && r.status != 204) {
       res->set(http::field::content_type, r.content_type);
     }
@@ -644,6 +598,28 @@ class Session : public std::enable_shared_from_this<Session> {
                         self->OnWritten(ec, close);
                       });
   }
+
+  // The headers of every response: server, InfluxDB version and build, request id.
+  void SetCommonHeaders(http::header<false, http::fields>& h) const {
+    h.set(http::field::server, StrCat("burnrated/", kBurnrateVersion));
+    h.set("X-Influxdb-Version", std::string(kInfluxCompatVersion));
+    h.set("X-Influxdb-Build", "OSS");
+    if (!request_id_.empty()) {
+      h.set("Request-Id", request_id_);
+      h.set("X-Request-Id", request_id_);
+    }
+  }
+
+  // A streamed response (ChunkedStream), on the strand: the header, each chunk, the end.
+  // Each operation reports its completion to the stream, which waits for it before the
+  // next; a session that is closing or closed fails them at once. Defined after
+  // ChunkedStream.
+  void StreamHeader(const std::shared_ptr<ChunkedStream>& st, int status,
+                    const std::string& content_type);
+  void StreamChunk(const std::shared_ptr<ChunkedStream>& st, std::shared_ptr<std::string> data);
+  void StreamEnd(bool abort);
+  void DispatchQuery();
+  friend class ChunkedStream;
 
   void OnWritten(boost::system::error_code ec, bool close) {
     response_.reset();
@@ -701,8 +677,185 @@ class Session : public std::enable_shared_from_this<Session> {
   UrlParams params_;
   WriteTarget target_;
   AccessCheck access_;
-  int64_t reserved_ = 0;  // bytes of metrics().inflight_write_bytes this request holds
+  int64_t reserved_ = 0;       // bytes of metrics().inflight_write_bytes this request holds
+  bool stream_close_ = false;  // a streamed response closes the connection when done
 };
+
+// ResponseStream for a /query handler: the worker thread calls Start, Write and Finish;
+// each posts one write to the session's strand, after waiting for the previous one to
+// complete, so at most one piece is in flight and one being produced. Thread-safe: the
+// worker and the strand share the completion state under mu_.
+class ChunkedStream final : public ResponseStream,
+                            public std::enable_shared_from_this<ChunkedStream> {
+ public:
+  explicit ChunkedStream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+
+  bool Start(int status, const std::string& content_type) override {
+    if (!Begin()) return false;
+    started_ = true;
+    net::post(session_->executor(), [self = shared_from_this(), status, content_type] {
+      self->session_->StreamHeader(self, status, content_type);
+    });
+    return true;
+  }
+
+  bool Write(std::string data) override {
+    if (!started_) return false;
+    if (data.empty()) return true;
+    if (!Begin()) return false;
+    net::post(session_->executor(),
+              [self = shared_from_this(),
+               data = std::make_shared<std::string>(std::move(data))]() mutable {
+                self->session_->StreamChunk(self, std::move(data));
+              });
+    return true;
+  }
+
+  // Ends the body (or, with abort or after a failed write, closes the connection) once
+  // the write in flight has completed. Called once, after the handler returned.
+  void Finish(bool abort) {
+    const bool ok = WaitIdle();
+    net::post(session_->executor(),
+              [session = session_, abort = abort || !ok] { session->StreamEnd(abort); });
+  }
+
+  bool started() const { return started_; }
+
+  // From the strand: the posted write completed.
+  void Done(boost::system::error_code ec) {
+    absl::MutexLock lock(&mu_);
+    in_flight_ = false;
+    if (ec) failed_ = true;
+  }
+
+ private:
+  bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !in_flight_; }
+
+  // Waits for the write in flight; false when a write has failed.
+  bool WaitIdle() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &ChunkedStream::Idle));
+    return !failed_;
+  }
+
+  // Waits for the previous write and marks a new one in flight; false when one failed.
+  bool Begin() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &ChunkedStream::Idle));
+    if (failed_) return false;
+    in_flight_ = true;
+    return true;
+  }
+
+  const std::shared_ptr<Session> session_;
+  bool started_ = false;  // worker thread only
+  absl::Mutex mu_;
+  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// /query: decodes the parameters and runs the handler on a query thread, streaming the
+// response when the handler asks to (chunked=true).
+void Session::DispatchQuery() {
+  auto& req = parser_->get();
+  UrlParams all = params_;
+  if (req.method() == http::verb::post &&
+      absl::StartsWithIgnoreCase(ToAbsl(req[http::field::content_type]),
+                                 "application/x-www-form-urlencoded")) {
+    all.Append(UrlParams::Parse(req.body()));
+  }
+  QueryRequestParams q;
+  q.is_post = req.method() == http::verb::post;
+  q.db = all.Get("db");
+  q.rp = all.Get("rp");
+  q.q = all.Get("q");
+  q.epoch = all.Get("epoch");
+  q.pretty = all.Get("pretty") == "true";
+  q.chunked = all.Get("chunked") == "true";
+  if (const std::string* size = all.Find("chunk_size")) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(size->c_str(), &end, 10);
+    if (end != size->c_str() && *end == '\0' && n > 0) q.chunk_size = n;
+  }
+  q.params = all.Get("params");
+  const absl::string_view accept = ToAbsl(req[http::field::accept]);
+  if (absl::StrContains(accept, "application/csv") || absl::StrContains(accept, "text/csv")) {
+    q.format = QueryFormat::kCsv;
+  }
+  q.now_ns = absl::ToUnixNanos(absl::Now());
+  q.allowed = access_;
+  if (q.q.empty()) return Send(JsonError(400, "missing required parameter \"q\""), false);
+  // HTTP/1.0 has no chunked transfer encoding: such clients get the body whole.
+  std::shared_ptr<ChunkedStream> stream;
+  if (version_ >= 11) stream = std::make_shared<ChunkedStream>(shared_from_this());
+  q.stream = stream.get();
+  return net::post(server_->query_pool_, [self = shared_from_this(), q = std::move(q),
+                                          stream = std::move(stream), start = SteadyClock::now()] {
+    HttpResponse r;
+    bool failed = false;
+    try {
+      r = self->options().query_handler(q);
+    } catch (const std::exception& e) {
+      r = self->Internal(e.what());
+      failed = true;
+    } catch (...) {
+      r = self->Internal("unknown exception");
+      failed = true;
+    }
+    self->metrics().query_latency.Observe(
+        std::chrono::duration<double>(SteadyClock::now() - start).count());
+    if (stream && stream->started()) {
+      // A failure after the header went out cannot change the status: cut
+      // the connection so the client sees an incomplete body rather than a
+      // complete one.
+      stream->Finish(/*abort=*/failed || !r.streamed);
+    } else {
+      self->PostResponse(std::move(r));
+    }
+  });
+}
+
+void Session::StreamHeader(const std::shared_ptr<ChunkedStream>& st, int status,
+                           const std::string& content_type) {
+  if (phase_ == Phase::kClosed || phase_ == Phase::kClosing) {
+    return st->Done(net::error::operation_aborted);
+  }
+  if (counted_) metrics().CountRequest(EndpointLabel(endpoint_), status);
+  stream_close_ = shutdown_ || !keep_alive_ || !counted_;
+  auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(status),
+                                                                version_);
+  SetCommonHeaders(*res);
+  if (!content_type.empty()) res->set(http::field::content_type, content_type);
+  res->keep_alive(!stream_close_);
+  res->chunked(true);
+  auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+  phase_ = Phase::kWriting;
+  stream_.expires_after(ToChrono(options().write_timeout));
+  http::async_write_header(
+      stream_, *sr, [self = shared_from_this(), st, res, sr](boost::system::error_code ec, size_t) {
+        st->Done(ec);
+      });
+}
+
+void Session::StreamChunk(const std::shared_ptr<ChunkedStream>& st,
+                          std::shared_ptr<std::string> data) {
+  if (phase_ != Phase::kWriting) return st->Done(net::error::operation_aborted);
+  stream_.expires_after(ToChrono(options().write_timeout));
+  net::async_write(stream_, http::make_chunk(net::buffer(*data)),
+                   [self = shared_from_this(), st, data](boost::system::error_code ec, size_t) {
+                     st->Done(ec);
+                   });
+}
+
+void Session::StreamEnd(bool abort) {
+  if (phase_ != Phase::kWriting) return;
+  if (abort) return Close();
+  stream_.expires_after(ToChrono(options().write_timeout));
+  net::async_write(stream_, http::make_chunk_last(),
+                   [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                     self->OnWritten(ec, self->stream_close_ || self->shutdown_);
+                   });
+}
 
 absl::Status HttpServer::Impl::Listen() {
   boost::system::error_code ec;

@@ -12,9 +12,10 @@
 // The seam between the HTTP server and the query executor. The server parses a /query
 // request (URL and form parameters, credentials, Accept header), and calls the registered
 // QueryHandler on its query worker pool; the handler runs the statements and returns the
-// whole response. The server adds the common headers (X-Influxdb-Version, Request-Id,
-// Content-Length), measures latency for /metrics, and answers 500 if the handler throws.
-// This header stays free of Boost so a handler can be written and tested without it.
+// whole response, or streams it (chunked=true) through QueryRequestParams::stream. The server adds
+// the common headers (X-Influxdb-Version, Request-Id, Content-Length), measures latency for
+// /metrics, and answers 500 if the handler throws. This header stays free of Boost so a handler can
+// be written and tested without it.
 
 namespace burnrate {
 
@@ -25,6 +26,23 @@ struct HttpResponse {
   std::string body;
   // Extra headers, e.g. {"Retry-After", "1"}.
   std::vector<std::pair<std::string, std::string>> headers;
+  // The handler sent the response through QueryRequestParams::stream (it called Start);
+  // the server ends the chunked body and ignores the other members.
+  bool streamed = false;
+};
+
+// A response sent while it is produced, with chunked transfer encoding. The server adds
+// the common headers. Each call blocks until the previous piece has been written to the
+// socket (back-pressure), so a slow client slows the producer rather than growing a
+// buffer. Called from one worker thread.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Sends the status line and headers. False when the connection is gone.
+  virtual bool Start(int status, const std::string& content_type) = 0;
+  // Sends one piece of the body (empty pieces are skipped). False when the connection is
+  // gone or the write timed out: stop producing.
+  virtual bool Write(std::string data) = 0;
 };
 
 // What a request may do to a database.
@@ -62,6 +80,9 @@ struct QueryRequestParams {
   TimestampNs now_ns = 0;
   // Always set. Callers check every database a statement touches.
   AccessCheck allowed;
+  // Set when the response may be streamed (HTTP/1.1 clients): a handler may call Start and
+  // Write and return a response with `streamed` set. Valid during the call only.
+  ResponseStream* stream = nullptr;
 };
 
 // Runs one /query request. Called on a query worker thread, never on an io thread, so it

@@ -1,8 +1,26 @@
 #include "server/query_route.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 namespace burnrate {
+namespace {
+
+// The query layer's view of the server's response stream.
+class StreamAdapter final : public QueryResponseStream {
+ public:
+  explicit StreamAdapter(ResponseStream* stream) : stream_(stream) {}
+  bool Start(int status, const std::string& content_type) override {
+    return stream_->Start(status, content_type);
+  }
+  bool Write(std::string data) override { return stream_->Write(std::move(data)); }
+
+ private:
+  ResponseStream* const stream_;
+};
+
+}  // namespace
 
 QueryHandler MakeQueryHandler(Db* db, const QueryHttpOptions& options) {
   return [db, options](const QueryRequestParams& p) {
@@ -31,8 +49,11 @@ QueryHandler MakeQueryHandler(Db* db, const QueryHttpOptions& options) {
         return false;
       };
     }
+    std::optional<StreamAdapter> stream;
+    if (p.stream != nullptr) r.stream = &stream.emplace(p.stream);
     QueryHttpResponse out = RunQueryRequest(db, r, options);
     HttpResponse response;
+    response.streamed = out.streamed;
     response.status = out.status;
     response.content_type = std::move(out.content_type);
     response.body = std::move(out.body);

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -5,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "tools/commands.h"
+#include "tools/query_command.h"
 #include "tools/write_command.h"
 
 namespace burnrate {
@@ -160,6 +163,42 @@ int Main(int argc, char** argv) {
       "rejected batch with its line number in the input, and a summary; exits 1 when any line\n"
       "was rejected. Example: burnrate gen --days 1 --series 100 | burnrate write -");
 
+  QueryCommandOptions query;
+  CLI::App* query_command = app.add_subcommand(
+      "query", "Run InfluxQL against a burnrated server or a data directory (prompt or -e)");
+  query_command->add_option("-e,--execute", query.execute, "Statements to run, then exit");
+  query_command->add_option("--url", query.url, "Server URL")->capture_default_str();
+  query_command
+      ->add_option("--token", query.token,
+                   "Token sent as `Authorization: Token ...` (default: $BURNRATE_TOKEN)")
+      ->envname("BURNRATE_TOKEN");
+  query_command->add_option("--db,--database", query.database,
+                            "Database of statements that name none");
+  query_command->add_option("--data-dir", query.data_dir,
+                            "Open this data directory directly (embedded mode, no server)");
+  query_command->add_option("--format", query.format, "Output format")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
+  query_command
+      ->add_option("--precision,--epoch", query.precision,
+                   "Times as rfc3339 or as integers of h, m, s, ms, u or ns since the epoch")
+      ->check(CLI::IsMember({"rfc3339", "h", "m", "s", "ms", "u", "ns"}))
+      ->capture_default_str();
+  query_command->add_flag("--pretty", query.pretty, "Indented JSON");
+  query_command
+      ->add_option("--timeout", query.timeout_seconds, "Seconds to wait for the server's answer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  query_command->add_option("--history-file", query.history_file,
+                            "History of the interactive prompt (default: ~/.burnrate_history)");
+  query_command->footer(
+      "With -e, runs the statements (';'-separated) and exits. Otherwise reads lines from\n"
+      "standard input: at a terminal an interactive prompt with line editing and history,\n"
+      "else one statement or command per line. Commands: use <db>, format table|csv|json,\n"
+      "precision <p>, pretty, help, exit. Errors go to stderr; the exit status is 1 when\n"
+      "anything failed (the interactive prompt goes on after an error).\n"
+      "Example: burnrate query --db burnrate -e 'SELECT sum(cost) FROM cost GROUP BY run_id'");
+
   CLI11_PARSE(app, argc, argv);
 
   if (gen_command->parsed()) {
@@ -185,6 +224,10 @@ int Main(int argc, char** argv) {
                                                           summary->lines, " lines rejected")));
     }
     return 0;
+  }
+  if (query_command->parsed()) {
+    const bool interactive = query.execute.empty() && isatty(STDIN_FILENO) != 0;
+    return RunQueryCommand(query, stdin, interactive, stdout, stderr);
   }
   if (backup_command->parsed()) {
     if (absl::Status s = RunBackup(backup, stdout); !s.ok()) return Fail("backup", s);
