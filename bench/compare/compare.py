@@ -482,8 +482,11 @@ def time_queries(args, fetch, parse):
 
 
 def run_http_system(args, name, ref, lp, tmp, start, write_path, query_fn, answer_fn,
-                    before_queries=None, stop_signal=signal.SIGTERM):
-    """Shared life cycle of the HTTP contenders: start, ingest, settle, query, stop, measure."""
+                    before_queries=None, stop_signal=signal.SIGTERM, restart=False):
+    """Shared life cycle of the HTTP contenders: start, ingest, settle, query, stop, measure.
+    With `restart`, the queries just after ingest are kept as result["unflushed"], and the
+    server is started again on the same directory (its stop flushed everything), left to
+    settle, and queried again: that second run is the system's settled figure."""
     result = {"system": name, "load_before": loadavg()}
     server, port, data_dir = start()
     try:
@@ -498,27 +501,51 @@ def run_http_system(args, name, ref, lp, tmp, start, write_path, query_fn, answe
             before_queries(port)
         result["settle_s"] = settle(data_dir, args.settle_quiet, args.settle_max)
         result["bytes_settled"] = dir_bytes(data_dir)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-
-        def fetch(q):
-            status, body = query_fn(conn, q)
-            if status != 200:
-                raise RuntimeError(f"{q}: HTTP {status}: {body[:300]!r}")
-            return body
-
-        times, answers = time_queries(args, fetch, answer_fn)
-        conn.close()
-        result["query_ms"] = times
-        result["checks"] = {q: check_answer(ref, q, answers[q], exact=(name == "burnrate"))
-                            for q in QUERY_NAMES}
+        times, checks = query_phase(args, name, ref, port, query_fn, answer_fn)
         result["load_after"] = loadavg()
     finally:
         rc = server.stop(stop_signal)
-    result["peak_rss_bytes"] = server.peak
+    peak = server.peak
+    if restart:
+        result["unflushed"] = {"query_ms": times, "checks": checks,
+                               "bytes": result["bytes_settled"]}
+        log(f"{name}: unflushed medians " + ", ".join(
+            f"{q} {fmt_ms(median(times[q]))} ms" for q in QUERY_NAMES) +
+            f"; restarting on the flushed directory")
+        if rc != 0:
+            result["stop_rc"] = rc
+        server, port, _ = start()
+        try:
+            result["settle_s_restart"] = settle(data_dir, args.settle_quiet, args.settle_max)
+            times, checks = query_phase(args, name, ref, port, query_fn, answer_fn)
+            result["load_after"] = loadavg()
+        finally:
+            rc2 = server.stop(stop_signal)
+        rc = rc or rc2
+        peak = max(peak or 0, server.peak or 0) or None
+    result["query_ms"] = times
+    result["checks"] = checks
+    result["peak_rss_bytes"] = peak
     result["stop_rc"] = rc
     result["bytes"] = dir_bytes(data_dir)
     shutil.rmtree(data_dir, ignore_errors=True)
     return result
+
+
+def query_phase(args, name, ref, port, query_fn, answer_fn):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def fetch(q):
+        status, body = query_fn(conn, q)
+        if status != 200:
+            raise RuntimeError(f"{q}: HTTP {status}: {body[:300]!r}")
+        return body
+
+    times, answers = time_queries(args, fetch, answer_fn)
+    conn.close()
+    checks = {q: check_answer(ref, q, answers[q], exact=(name == "burnrate"))
+              for q in QUERY_NAMES}
+    return times, checks
 
 
 def start_burnrate(args, tmp):
@@ -546,7 +573,8 @@ def run_burnrate(args, ref, lp, tmp):
     texts = influxql_queries(ref)
     fn = influx_query_fn("bench")
     return run_http_system(args, "burnrate", ref, lp, tmp, lambda: start_burnrate(args, tmp),
-                           "/write?db=bench", lambda c, q: fn(c, texts[q]), influx_answer)
+                           "/write?db=bench", lambda c, q: fn(c, texts[q]), influx_answer,
+                           restart=True)
 
 
 def start_influxdb(args, tmp):
@@ -697,6 +725,8 @@ def fmt_ms(ms):
 
 
 def ratio_text(x):
+    if x < 0.1:
+        return f"{x:.2f}x"
     return f"{x:.1f}x" if x < 10 else f"{x:.0f}x"
 
 
@@ -719,6 +749,14 @@ def make_table(results):
                f"{r['peak_rss_bytes'] / 2**20:,.0f}" if r.get("peak_rss_bytes") else "?"]
         row += [fmt_ms(median(r["query_ms"][q])) for q in QUERY_NAMES] + [answers]
         lines.append("| " + " | ".join(row) + " |")
+        if "unflushed" in r:
+            u = r["unflushed"]
+            bad = [q for q in QUERY_NAMES if u["checks"][q]]
+            row = [f"{r['system']}, just after ingest (memtable, no restart)", "same run",
+                   f"{u['bytes'] / points:.2f} (WAL)", "same run"]
+            row += [fmt_ms(median(u["query_ms"][q])) for q in QUERY_NAMES]
+            row += ["all match, exact" if not bad else "WRONG: " + ", ".join(bad)]
+            lines.append("| " + " | ".join(row) + " |")
     br = next((r for r in results if r["system"] == "burnrate" and "error" not in r), None)
     if br:
         for r in results:
@@ -851,6 +889,38 @@ def write_doc_block(doc, marker, text):
         f.write(head + b + "\n" + text.rstrip("\n") + "\n" + e + tail)
 
 
+def report(args, saved, systems):
+    results = saved["results"]
+    size = saved["size"]
+    table = make_table(results)
+    loads = "; ".join(f"{r['system']} {r.get('load_before')} / {r.get('load_ingest')} / "
+                      f"{r.get('load_after')}" for r in results if "error" not in r)
+    print()
+    print(f"burnrate end-to-end comparison, {saved['started']}: {size}")
+    print(f"machine: {saved['machine']}")
+    print("load average (1/5/15 min) per system, before / after ingest / after queries: " + loads)
+    print()
+    print(table)
+    print()
+    print("Ratios are burnrate's advantage (peer / burnrate, or burnrate / peer for ingest): "
+          "above 1x burnrate is better.")
+    for r in results:
+        if r["system"] in GUARANTEE:
+            print(f"  {r['system']}: {GUARANTEE[r['system']]}")
+    if args.doc:
+        tag = "small" if saved.get("small") else "default"
+        svg_name = f"benchmarks-{tag}.svg"
+        with open(os.path.join(os.path.dirname(os.path.abspath(args.doc)), svg_name), "w") as f:
+            f.write(make_svg(results, f"burnrate vs peers, {size}"))
+        vers = ", ".join(f"{k} {v}" for k, v in saved["versions"].items())
+        argv = " ".join(saved.get("argv") or []) or "(defaults)"
+        block = (f"Run {saved['started']}, {size}, `compare.py {argv}`.\n"
+                 f"Machine: {saved['machine']}. Peers: {vers or 'none'}.\n"
+                 f"Load average (1/5/15 min) before / after ingest / after queries: {loads}.\n\n"
+                 f"{table}\n\n![chart]({svg_name})\n")
+        write_doc_block(args.doc, f"results:{tag}", block)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--small", action="store_true",
@@ -872,6 +942,11 @@ def main():
                         "compaction settled")
     p.add_argument("--settle-max", type=float, default=300)
     p.add_argument("--results", help="write the results as JSON here")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="generate the data and the reference, then stop")
+    p.add_argument("--from-results", metavar="JSON",
+                   help="run nothing: print the table (and with --doc, refresh the doc and "
+                        "chart) from the results of an earlier run")
     p.add_argument("--doc", help="update the results block of this markdown file "
                                  "(docs/benchmarks.md) and write the chart beside it")
     args = p.parse_args()
@@ -883,6 +958,11 @@ def main():
     for s in systems:
         if s not in SYSTEMS:
             p.error(f"unknown system {s}")
+    if args.from_results:
+        with open(args.from_results) as f:
+            saved = json.load(f)
+        report(args, saved, systems)
+        return 0
     args.burnrate = os.path.join(args.build_dir, "tools", "burnrate")
     args.burnrated = os.path.join(args.build_dir, "server", "burnrated")
     args.loadgen = os.path.join(args.build_dir, "bench", "burnrate-loadgen")
@@ -897,6 +977,8 @@ def main():
     log(f"data: {ref['points']:,} points, {ref['runs']:,} runs, span "
         f"{rfc3339(ref['start'])} .. {rfc3339(ref['end'])}, q2 run {ref['q2_run']}, "
         f"q5 answers {len(ref['q5'])} runs")
+    if args.prepare_only:
+        return 0
 
     tmp = tempfile.mkdtemp(prefix="run-", dir=args.work)
     results = []
@@ -911,6 +993,8 @@ def main():
         try:
             r = runners[s]()
             bad = {q: m for q, m in r["checks"].items() if m}
+            bad.update({f"{q} (unflushed)": m
+                        for q, m in r.get("unflushed", {}).get("checks", {}).items() if m})
             for q, m in bad.items():
                 log(f"{s}: {q} WRONG: {m}")
             if s == "burnrate" and (bad or r.get("stop_rc") not in (0, None)):
@@ -937,43 +1021,17 @@ def main():
         results.append(r)
     shutil.rmtree(tmp, ignore_errors=True)
 
-    table = make_table(results)
     size = f"{args.days} days x {args.series} series = {ref['points']:,} points (seed {args.seed})"
-    print()
-    print(f"burnrate end-to-end comparison, {run_started}: {size}")
-    print(f"machine: {machine_info()}")
-    print("load average (1/5/15 min) per system, before / after ingest / after queries: " +
-          "; ".join(f"{r['system']} {r.get('load_before')} / {r.get('load_ingest')} / "
-                    f"{r.get('load_after')}" for r in results if "error" not in r))
-    print()
-    print(table)
-    print()
-    print("Ratios are burnrate's advantage (peer / burnrate, or burnrate / peer for ingest): "
-          "above 1x burnrate is better.")
-    for s, g in GUARANTEE.items():
-        if s in systems:
-            print(f"  {s}: {g}")
-    doc_result = {"started": run_started, "size": size, "machine": machine_info(),
-                  "versions": versions(args, systems), "results": results,
-                  "reference": {k: ref[k] for k in ("points", "start", "end", "q2_run", "runs")},
-                  "queries": {"influxql": influxql_queries(ref), "sql": sql_queries(ref),
-                              "metricsql": metricsql_queries(ref)}}
+    saved = {"started": run_started, "size": size, "small": args.small, "argv": sys.argv[1:],
+             "machine": machine_info(), "versions": versions(args, systems),
+             "results": results,
+             "reference": {k: ref[k] for k in ("points", "start", "end", "q2_run", "runs")},
+             "queries": {"influxql": influxql_queries(ref), "sql": sql_queries(ref),
+                         "metricsql": metricsql_queries(ref)}}
     if args.results:
         with open(args.results, "w") as f:
-            json.dump(doc_result, f, indent=1, default=str)
-    if args.doc:
-        tag = "small" if args.small else "default"
-        svg_name = f"benchmarks-{tag}.svg"
-        with open(os.path.join(os.path.dirname(os.path.abspath(args.doc)), svg_name), "w") as f:
-            f.write(make_svg(results, f"burnrate vs peers, {size}"))
-        loads = "; ".join(f"{r['system']} {r.get('load_before')} / {r.get('load_ingest')} / "
-                          f"{r.get('load_after')}" for r in results if "error" not in r)
-        vers = ", ".join(f"{k} {v}" for k, v in doc_result["versions"].items())
-        block = (f"Run {run_started}, {size}, `{' '.join(sys.argv[1:]) or '(defaults)'}`.\n"
-                 f"Machine: {machine_info()}. Peers: {vers or 'none'}.\n"
-                 f"Load average (1/5/15 min) before / after ingest / after queries: {loads}.\n\n"
-                 f"{table}\n\n![chart]({svg_name})\n")
-        write_doc_block(args.doc, f"results:{tag}", block)
+            json.dump(saved, f, indent=1, default=str)
+    report(args, saved, systems)
     if burnrate_failed:
         return 1
     return 3 if peer_failed else 0
