@@ -859,17 +859,16 @@ def machine_info():
 
 def versions(args, systems):
     v = {}
-    if "influxdb" in systems:
-        v["influxdb"] = subprocess.run(["influxd", "version"], capture_output=True,
-                                       text=True).stdout.strip()
-    if "victoriametrics" in systems:
-        v["victoriametrics"] = subprocess.run(["victoria-metrics", "-version"],
-                                              capture_output=True, text=True).stdout.strip()
+    for system, package in (("influxdb", "influxdb"), ("victoriametrics", "victoria-metrics")):
+        if system in systems:
+            r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package],
+                               capture_output=True, text=True)
+            v[system] = f"{package} {r.stdout.strip() or '?'} (Debian)"
     if "duckdb" in systems:
         try:
             with open(os.path.join(args.node_dir, "node_modules", "@duckdb", "node-api",
                                    "package.json")) as f:
-                v["duckdb"] = "@duckdb/node-api " + json.load(f)["version"]
+                v["duckdb"] = "@duckdb/node-api " + json.load(f)["version"] + " (npm)"
         except OSError:
             pass
     return v
