@@ -439,10 +439,16 @@ def http_request(conn, method, target, body=None, headers=None):
 def loadgen(args, port, path, lp):
     cmd = [args.loadgen, "--url", f"http://127.0.0.1:{port}", "--path", path, "--file", lp,
            "--connections", str(args.connections), "--batch-lines", str(args.batch_lines)]
+    before = os.times()
     r = subprocess.run(cmd, capture_output=True, text=True)
+    after = os.times()
     if r.returncode != 0:
         raise RuntimeError(f"load generator failed: {r.stderr.strip()[-500:]}")
-    return json.loads(r.stdout)
+    out = json.loads(r.stdout)
+    # The client's own CPU time: evidence that it is not what limits the rate.
+    out["client_cpu_s"] = round((after.children_user - before.children_user) +
+                                (after.children_system - before.children_system), 3)
+    return out
 
 
 def settle(path, quiet_s, max_s):
@@ -496,7 +502,8 @@ def run_http_system(args, name, ref, lp, tmp, start, write_path, query_fn, answe
         result["ingest"] = lg
         result["load_ingest"] = loadavg()
         log(f"{name}: {lg['points_per_s']:,.0f} points/s acknowledged ({lg['seconds']:.1f} s, "
-            f"{lg['retries']} retries); waiting for compaction to settle")
+            f"{lg['retries']} retries, load generator CPU {lg['client_cpu_s']:.2f} s); "
+            "waiting for compaction to settle")
         if before_queries:
             before_queries(port)
         result["settle_s"] = settle(data_dir, args.settle_quiet, args.settle_max)
