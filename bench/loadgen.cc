@@ -153,7 +153,7 @@ int Main(int argc, char** argv) {
           if (r.ok() && (r->status == 429 || r->status == 503)) {
             ++retries;
             const int wait = std::max(1, std::atoi(r->Header("Retry-After").c_str()));
-            std::this_thread::sleep_for(std::chrono::milliseconds(100 * wait));
+            std::this_thread::sleep_for(std::chrono::seconds(wait));
             continue;
           }
           std::lock_guard<std::mutex> lock(error_mu);
