@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import http.client
 import json
+import math
 import os
 import platform
 import shutil
@@ -816,9 +817,8 @@ def make_svg(results, title):
     # Panel 2: query latency, log scale.
     x0, pw = 380, 450
     meds = [median(r["query_ms"][q]) for r in ok for q in QUERY_NAMES]
-    lo = 10 ** (int(min(__import__("math").log10(max(m, 0.01)) for m in meds)) - 1)
-    hi = 10 ** (int(max(__import__("math").log10(max(m, 0.01)) for m in meds)) + 1)
-    import math
+    lo = 10 ** (math.floor(min(math.log10(max(m, 0.01)) for m in meds)))
+    hi = 10 ** (math.floor(max(math.log10(max(m, 0.01)) for m in meds)) + 1)
     span = math.log10(hi) - math.log10(lo)
     out.append(f'<text x="{x0 + pw / 2}" y="{y0 - 8}" text-anchor="middle">median query '
                'latency, ms (log scale, lower is better)</text>')
