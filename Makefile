@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DATA_DIR ?= ./burnrate-data
 
-.PHONY: all deps configure build test run bench sanitize tsa format check-format clean
+.PHONY: all deps configure build test run bench bench-compare bench-compare-small sanitize tsa format check-format clean
 
 all: build
 
@@ -36,6 +36,19 @@ stop:
 
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b"; $$b --benchmark_min_time=0.2 || exit 1; done
+
+# The end-to-end comparison with InfluxDB 1.x, VictoriaMetrics and DuckDB (bench/compare,
+# docs/benchmarks.md): installs the peers, generates 14 days x 1,000 series (about 20 M
+# points; ARGS=--small for 1 M), runs every system in turn, prints the table and refreshes
+# the results block and chart of docs/benchmarks.md. ARGS passes options to the driver
+# (e.g. ARGS="--small --systems burnrate,duckdb").
+bench-compare: build
+	@./scripts/install-bench-deps.sh
+	python3 bench/compare/compare.py --build-dir $(BUILD_DIR) --doc docs/benchmarks.md \
+	  --results build/bench-compare/results.json $(ARGS)
+
+bench-compare-small:
+	@$(MAKE) --no-print-directory bench-compare ARGS="--small $(ARGS)"
 
 sanitize: deps
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBURNRATE_SANITIZE=address,undefined -DBURNRATE_BUILD_BENCHMARKS=OFF
