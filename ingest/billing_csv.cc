@@ -1,8 +1,10 @@
 #include "ingest/billing_csv.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 
@@ -22,7 +24,34 @@ size_t CountNewlines(const char* p, size_t n) {
   return count;
 }
 
+// The payload of InputPositionError: "LINE\tCOLUMN\tFILE".
+constexpr char kPositionPayloadUrl[] = "burnrate/billing-input-position";
+
 }  // namespace
+
+absl::Status InputPositionError(const InputPosition& position, std::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(
+      position.line == 0
+          ? StrCat(position.file, ": ", message)
+          : StrCat(position.file, ":", position.line, ": column ", position.column, ": ", message));
+  status.SetPayload(kPositionPayloadUrl,
+                    absl::Cord(StrCat(position.line, "\t", position.column, "\t", position.file)));
+  return status;
+}
+
+std::optional<InputPosition> InputPositionOf(const absl::Status& status) {
+  const auto payload = status.GetPayload(kPositionPayloadUrl);
+  if (!payload) return std::nullopt;
+  const std::string text(*payload);
+  const size_t tab1 = text.find('\t');
+  const size_t tab2 = tab1 == std::string::npos ? tab1 : text.find('\t', tab1 + 1);
+  if (tab2 == std::string::npos) return std::nullopt;
+  InputPosition p;
+  p.line = std::strtoull(text.substr(0, tab1).c_str(), nullptr, 10);
+  p.column = std::strtoull(text.substr(tab1 + 1, tab2 - tab1 - 1).c_str(), nullptr, 10);
+  p.file = text.substr(tab2 + 1);
+  return p;
+}
 
 CsvReader::CsvReader(std::unique_ptr<ByteStream> in, std::string name, size_t max_record_bytes)
     : in_(std::move(in)), name_(std::move(name)), max_record_bytes_(max_record_bytes) {
@@ -30,8 +59,7 @@ CsvReader::CsvReader(std::unique_ptr<ByteStream> in, std::string name, size_t ma
 }
 
 absl::Status CsvReader::Error(size_t column, std::string_view reason) const {
-  return absl::InvalidArgumentError(
-      StrCat(name_, ":", record_line_, ": column ", column, ": ", reason));
+  return InputPositionError(InputPosition{name_, record_line_, column}, reason);
 }
 
 absl::Status CsvReader::Refill() {

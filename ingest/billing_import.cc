@@ -789,7 +789,9 @@ class DeliveryImporter {
   }
 
   absl::Status BadRow(RowError error) {
-    if (!options_.skip_bad_rows) return absl::InvalidArgumentError(error.ToString());
+    if (!options_.skip_bad_rows) {
+      return InputPositionError(InputPosition{error.file, error.line, error.column}, error.message);
+    }
     ++summary_.rows_skipped;
     if (summary_.errors.size() < options_.max_reported_errors) {
       Log(StrCat("skipped ", error.ToString()));

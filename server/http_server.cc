@@ -21,6 +21,7 @@
 #include "base/str_cat.h"
 #include "server/asio.h"
 #include "server/auth.h"
+#include "server/import_route.h"
 #include "server/json.h"
 #include "server/url.h"
 #include "server/write_endpoint.h"
@@ -43,7 +44,16 @@ std::chrono::nanoseconds ToChrono(absl::Duration d) {
   return std::chrono::nanoseconds(absl::ToInt64Nanoseconds(d));
 }
 
-enum class Endpoint : uint8_t { kWriteV1, kWriteV2, kQuery, kPing, kHealth, kMetrics, kOther };
+enum class Endpoint : uint8_t {
+  kWriteV1,
+  kWriteV2,
+  kQuery,
+  kPing,
+  kHealth,
+  kMetrics,
+  kImport,
+  kOther
+};
 
 std::string_view EndpointLabel(Endpoint e) {
   switch (e) {
@@ -59,6 +69,8 @@ std::string_view EndpointLabel(Endpoint e) {
       return "/health";
     case Endpoint::kMetrics:
       return "/metrics";
+    case Endpoint::kImport:
+      return "/api/v1/import";
     case Endpoint::kOther:
       break;
   }
@@ -73,6 +85,7 @@ Endpoint Route(std::string_view path) {
   if (path == "/ping") return Endpoint::kPing;
   if (path == "/health") return Endpoint::kHealth;
   if (path == "/metrics") return Endpoint::kMetrics;
+  if (path == "/api/v1/import") return Endpoint::kImport;
   return Endpoint::kOther;
 }
 
@@ -127,7 +140,8 @@ class HttpServer::Impl {
         drain_timer_(strand_),
         work_(net::make_work_guard(ioc_)),
         write_pool_(static_cast<size_t>(options.write_threads)),
-        query_pool_(static_cast<size_t>(options.query_threads)) {
+        query_pool_(static_cast<size_t>(options.query_threads)),
+        import_pool_(static_cast<size_t>(options.import_threads)) {
     if (!options_.log) options_.log = LogToStderr;
     write_options_.max_decompressed_bytes = options_.max_decompressed_bytes;
     write_options_.max_line_bytes = options_.max_line_bytes;
@@ -162,6 +176,7 @@ class HttpServer::Impl {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::thread_pool write_pool_;
   net::thread_pool query_pool_;
+  net::thread_pool import_pool_;
 
  private:
   void Accept();
@@ -328,6 +343,9 @@ class Session : public std::enable_shared_from_this<Session> {
           return not_allowed("GET, HEAD");
         }
         break;
+      case Endpoint::kImport:
+        if (method != http::verb::post) return not_allowed("POST");
+        break;
       case Endpoint::kOther:
         return RespondEarly(JsonError(404, "not found"));
     }
@@ -335,7 +353,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool is_write = endpoint_ == Endpoint::kWriteV1 || endpoint_ == Endpoint::kWriteV2;
     const WriteApi api = endpoint_ == Endpoint::kWriteV2 ? WriteApi::kV2 : WriteApi::kV1;
     const auto content_length = parser_->content_length();
-    if (content_length && *content_length > options().max_body_bytes) {
+    if (content_length && *content_length > BodyLimit()) {
       return RespondEarly(TooLarge(is_write, api), /*close=*/true);
     }
 
@@ -361,9 +379,18 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!Authorize(std::nullopt, "", WriteApi::kV1, &error)) {
         return RespondEarly(std::move(error));
       }
+    } else if (endpoint_ == Endpoint::kImport) {
+      HttpResponse error;
+      absl::StatusOr<ImportOptions> import_options = ParseImportParams(params_, &error);
+      if (!import_options.ok()) return RespondEarly(std::move(error));
+      import_options_ = *std::move(import_options);
+      target_ = WriteTarget{ImportDatabase(params_), ""};
+      if (!Authorize(Access::kWrite, target_.database, WriteApi::kV1, &error)) {
+        return RespondEarly(std::move(error));
+      }
     }
 
-    parser_->body_limit(options().max_body_bytes);
+    parser_->body_limit(BodyLimit());
     if (!parser_->is_done() &&
         absl::EqualsIgnoreCase(ToAbsl(req[http::field::expect]), "100-continue")) {
       continue_ =
@@ -413,9 +440,13 @@ class Session : public std::enable_shared_from_this<Session> {
     Dispatch();
   }
 
+  size_t BodyLimit() const {
+    return endpoint_ == Endpoint::kImport ? options().max_import_body_bytes
+                                          : options().max_body_bytes;
+  }
+
   HttpResponse TooLarge(bool is_write, WriteApi api) const {
-    const std::string message =
-        StrCat("request body exceeds the limit of ", options().max_body_bytes, " bytes");
+    const std::string message = StrCat("request body exceeds the limit of ", BodyLimit(), " bytes");
     if (is_write) {
       return WriteErrorResponse(api, 413, message,
                                 StrCat(",\"maxLength\":", options().max_body_bytes));
@@ -586,6 +617,34 @@ class Session : public std::enable_shared_from_this<Session> {
                            self->PostResponse(std::move(r));
                          });
       }
+      case Endpoint::kImport: {
+        ImportRequest im;
+        im.database = target_.database;
+        im.name = params_.Get("name");
+        im.content_encoding = std::string(ToStd(req[http::field::content_encoding]));
+        im.body = std::move(req.body());
+        im.options = std::move(import_options_);
+        im.retry_after_seconds = options().retry_after_seconds;
+        // A shutdown abandons an import at its next batch rather than waiting for the end
+        // of a large file; its previous version stays live.
+        im.options.after_batch = [server = server_](uint64_t) {
+          return server->stopping_.load()
+                     ? absl::UnavailableError("server shutting down; the import was abandoned")
+                     : absl::OkStatus();
+        };
+        return net::post(server_->import_pool_,
+                         [self = shared_from_this(), im = std::move(im)]() mutable {
+                           HttpResponse r;
+                           try {
+                             r = HandleImport(self->server_->db_, std::move(im));
+                           } catch (const std::exception& e) {
+                             r = self->Internal(e.what());
+                           } catch (...) {
+                             r = self->Internal("unknown exception");
+                           }
+                           self->PostResponse(std::move(r));
+                         });
+      }
       case Endpoint::kOther:
         break;
     }
@@ -700,6 +759,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string request_id_;
   UrlParams params_;
   WriteTarget target_;
+  ImportOptions import_options_;
   AccessCheck access_;
   int64_t reserved_ = 0;  // bytes of metrics().inflight_write_bytes this request holds
 };
@@ -865,6 +925,7 @@ void HttpServer::Impl::Wait() {
   for (std::thread& t : io_threads_) t.join();
   write_pool_.join();
   query_pool_.join();
+  import_pool_.join();
   waited_ = true;
 }
 
@@ -876,9 +937,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Db* db,
   if (o.io_threads <= 0) o.io_threads = cores;
   if (o.write_threads <= 0) o.write_threads = 2 * cores;
   if (o.query_threads <= 0) o.query_threads = cores;
-  if (o.max_body_bytes == 0 || o.max_connections == 0 || o.max_header_bytes == 0) {
+  if (o.import_threads <= 0) o.import_threads = 1;
+  if (o.max_body_bytes == 0 || o.max_import_body_bytes == 0 || o.max_connections == 0 ||
+      o.max_header_bytes == 0) {
     return absl::InvalidArgumentError(
-        "max body bytes, max connections and max header bytes must be positive");
+        "max body bytes, max import body bytes, max connections and max header bytes must be "
+        "positive");
   }
   absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(o.tokens_file);
   if (!auth.ok()) return auth.status();
