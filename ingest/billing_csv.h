@@ -65,6 +65,10 @@ class CsvReader {
   };
 
   Parse ParseRecord(bool at_eof);
+  void PushSpan(size_t begin, size_t length, bool escaped) {
+    if (span_count_ == spans_.size()) spans_.resize(2 * spans_.size() + 64);
+    spans_[span_count_++] = Span{begin, length, escaped};
+  }
   [[nodiscard]] absl::Status Refill();
   absl::Status Error(size_t column, std::string_view reason) const;
 
@@ -79,7 +83,8 @@ class CsvReader {
   uint64_t next_line_ = 1;
   uint64_t record_line_ = 0;
   uint64_t bytes_parsed_ = 0;
-  std::vector<Span> spans_;
+  std::vector<Span> spans_;  // the first span_count_ are the current record's
+  size_t span_count_ = 0;
   std::vector<std::string_view> fields_;
   absl::Status error_;
 };
