@@ -889,6 +889,10 @@ class DeliveryImporter {
     attribution_.clear();
     options_.attribution.Apply(r.tags, &attribution_);
     for (const Tag& t : attribution_) SetTag(t.key, t.value);
+    // Sorted by key (keys are unique: attribution targets cannot be the importer's own tags
+    // or tag_*), AddSeries takes them without sorting a copy.
+    std::sort(tags_.begin(), tags_.begin() + static_cast<ptrdiff_t>(tag_count_),
+              [](const Tag& a, const Tag& b) { return a.key < b.key; });
     const WriteBatch::SeriesRef series =
         s->batch.AddSeries(kBillingMeasurement, std::span<const Tag>(tags_.data(), tag_count_));
 
