@@ -95,6 +95,8 @@ HttpResponse HandleImport(Db* db, ImportRequest request) {
                                    "\" (use gzip or none)"));
   }
   if (summary.ok()) {
+    // A stream does not know its size up front; the body is what was sent.
+    if (summary->source_bytes == 0) summary->source_bytes = request.body.size();
     HttpResponse r;
     r.body = ImportSummaryToJson(*summary);
     return r;

@@ -129,6 +129,8 @@ TEST_F(ImportEndpointTest, RealFilesPlainGzipAndContentEncodingMatchALocalImport
   ASSERT_EQ(encoded.status, 200) << encoded.body;
   const Json c = Json::parse(encoded.body);
   EXPECT_EQ(c["totals"], expected["totals"]);
+  EXPECT_EQ(c["source_bytes"], Gzip(body).size());
+  EXPECT_EQ(c["csv_bytes"], body.size());
   for (const Json& s : c["sources"]) EXPECT_EQ(s["replaced"], true) << s;
 
   // The CUR delivery of the koku sample, a gzip part sent as it is stored.
