@@ -862,7 +862,16 @@ class DeliveryImporter {
         delivery_.billing_account.empty() ? r.billing_account : delivery_.billing_account;
     const std::string& period =
         delivery_.billing_period.empty() ? r.billing_period : delivery_.billing_period;
-    key_scratch_ = MakeBillingSourceKey(provider, account, period, ExportName(file));
+    // Rows of one file mostly share their source: the key is built again only when a part
+    // changes.
+    if (key_scratch_.empty() || provider != key_provider_ || account != key_account_ ||
+        period != key_period_ || file != key_file_) {
+      key_provider_ = provider;
+      key_account_ = account;
+      key_period_ = period;
+      key_file_ = file;
+      key_scratch_ = MakeBillingSourceKey(provider, account, period, ExportName(file));
+    }
     BR_ASSIGN_OR_RETURN(Source * s, SourceFor(key_scratch_, period));
 
     tag_count_ = 0;
@@ -976,7 +985,8 @@ class DeliveryImporter {
   size_t tag_count_ = 0;
   std::vector<Tag> attribution_;
   absl::flat_hash_set<std::string_view> seen_keys_;
-  std::string key_scratch_;
+  std::string key_scratch_;  // the source key of key_provider_ ... key_file_
+  std::string key_provider_, key_account_, key_period_, key_file_;
   std::string tag_key_scratch_;
   std::vector<int64_t> cumulative_;
   std::vector<Money> billed_pieces_, effective_pieces_, list_pieces_, gross_pieces_;
