@@ -1125,11 +1125,17 @@ absl::StatusOr<ImportSummary> ImportBillingStream(Db* db, const std::string& dat
 absl::StatusOr<ImportSummary> ImportBillingBuffer(Db* db, const std::string& database,
                                                   std::string_view name, std::string_view body,
                                                   const ImportOptions& options) {
-  BR_ASSIGN_OR_RETURN(std::vector<CsvInput> inputs,
-                      ListCsvInputs(NewRandomAccessBuffer(std::string(name), body)));
+  return ImportBillingBytes(db, database, NewRandomAccessBuffer(std::string(name), body), options);
+}
+
+absl::StatusOr<ImportSummary> ImportBillingBytes(Db* db, const std::string& database,
+                                                 std::shared_ptr<RandomAccessBytes> bytes,
+                                                 const ImportOptions& options) {
+  const std::string name = bytes->name();
+  BR_ASSIGN_OR_RETURN(std::vector<CsvInput> inputs, ListCsvInputs(std::move(bytes)));
   BillingDelivery delivery;
-  delivery.id = std::string(name);
-  delivery.files.push_back(std::string(name));
+  delivery.id = name;
+  delivery.files.push_back(name);
   return ImportInputs(db, database, delivery, inputs, options);
 }
 

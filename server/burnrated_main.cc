@@ -111,9 +111,11 @@ int Main(int argc, char** argv) {
                  "Largest size a gzip body may inflate to (413 beyond)")
       ->capture_default_str();
   app.add_option("--max-import-body-bytes", server.max_import_body_bytes,
-                 "Largest billing file POST /api/v1/import accepts, as sent (413 beyond); it is "
-                 "held in memory while imported")
+                 "Largest billing file POST /api/v1/import accepts, as sent (413 beyond)")
       ->capture_default_str();
+  app.add_option("--import-spool-dir", server.import_spool_dir,
+                 "Directory import bodies are written to as they arrive, each removed after its "
+                 "import (default: the system's temporary directory)");
   app.add_option("--max-header-bytes", server.max_header_bytes,
                  "Largest request header (431 beyond)")
       ->capture_default_str();

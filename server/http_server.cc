@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <random>
@@ -113,6 +114,16 @@ HttpResponse JsonError(int status, std::string_view message) {
   r.body = StrCat("{\"error\":", JsonQuoted(message), "}");
   return r;
 }
+
+// A request body spooled to a file, removed when the last owner lets go (the session, or
+// the import worker it handed the body to). Thread-compatible.
+struct SpoolFile {
+  explicit SpoolFile(std::string p) : path(std::move(p)) {}
+  ~SpoolFile() { std::remove(path.c_str()); }
+  SpoolFile(const SpoolFile&) = delete;
+  SpoolFile& operator=(const SpoolFile&) = delete;
+  const std::string path;
+};
 
 void LogToStderr(std::string_view line) {
   const std::string stamp =
@@ -250,6 +261,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (shutdown_) return Close();
     phase_ = Phase::kIdle;
     parser_.reset();
+    import_parser_.reset();
+    spool_.reset();
     endpoint_ = Endpoint::kOther;
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
     stream_.expires_after(
@@ -412,8 +425,35 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadBody() {
     if (phase_ == Phase::kClosed) return;
     stream_.expires_after(ToChrono(options().body_timeout));
+    if (endpoint_ == Endpoint::kImport) return ReadImportBody();
     http::async_read(
         stream_, buffer_, *parser_,
+        [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  // An import body goes to a spool file as it arrives, so its size does not bound memory.
+  void ReadImportBody() {
+    std::string dir = options().import_spool_dir;
+    if (dir.empty()) {
+      std::error_code ec;
+      dir = std::filesystem::temp_directory_path(ec).string();
+      if (ec) dir = "/tmp";
+    }
+    spool_ = std::make_shared<SpoolFile>(
+        (std::filesystem::path(dir) / StrCat("burnrate-import-", request_id_, ".part")).string());
+    import_parser_.emplace(std::move(*parser_));
+    import_parser_->body_limit(BodyLimit());
+    beast::error_code ec;
+    import_parser_->get().body().open(spool_->path.c_str(), beast::file_mode::write, ec);
+    if (ec) {
+      server_->Log(StrCat("cannot spool an import body to ", spool_->path, ": ", ec.message()));
+      spool_.reset();
+      HttpResponse r = JsonError(503, StrCat("cannot store the request body: ", ec.message()));
+      r.headers.emplace_back("Retry-After", StrCat(options().retry_after_seconds));
+      return Send(std::move(r), /*close=*/true);
+    }
+    http::async_read(
+        stream_, buffer_, *import_parser_,
         [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnBody(ec); });
   }
 
@@ -422,6 +462,15 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec == beast::error::timeout) {
         metrics().connections_timed_out.fetch_add(1);
         return Close();
+      }
+      if (endpoint_ == Endpoint::kImport &&
+          ec.category() != http::make_error_code(http::error::body_limit).category() &&
+          ec != net::error::eof && ec != net::error::operation_aborted &&
+          ec != net::error::connection_reset && phase_ != Phase::kClosed) {
+        // Writing the spool file failed (a full disk, say).
+        HttpResponse r = JsonError(503, StrCat("cannot store the request body: ", ec.message()));
+        r.headers.emplace_back("Retry-After", StrCat(options().retry_after_seconds));
+        return Send(std::move(r), /*close=*/true);
       }
       if (ec == http::error::body_limit) {
         const bool is_write = endpoint_ == Endpoint::kWriteV1 || endpoint_ == Endpoint::kWriteV2;
@@ -618,11 +667,13 @@ class Session : public std::enable_shared_from_this<Session> {
                          });
       }
       case Endpoint::kImport: {
+        auto& import_req = import_parser_->get();
+        import_req.body().close();
         ImportRequest im;
         im.database = target_.database;
         im.name = params_.Get("name");
-        im.content_encoding = std::string(ToStd(req[http::field::content_encoding]));
-        im.body = std::move(req.body());
+        im.content_encoding = std::string(ToStd(import_req[http::field::content_encoding]));
+        im.body_file = spool_->path;
         im.options = std::move(import_options_);
         im.retry_after_seconds = options().retry_after_seconds;
         // A shutdown abandons an import at its next batch rather than waiting for the end
@@ -742,6 +793,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // An import request's parser once its header was checked (parser_ is moved into it), and
+  // the file its body is spooled to.
+  std::optional<http::request_parser<http::file_body>> import_parser_;
+  std::shared_ptr<SpoolFile> spool_;
   std::shared_ptr<http::response<http::string_body>> response_;
   std::shared_ptr<http::response<http::empty_body>> continue_;
   std::array<char, 16384> drain_;

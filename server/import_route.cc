@@ -82,21 +82,34 @@ absl::StatusOr<ImportOptions> ParseImportParams(const UrlParams& params, HttpRes
 HttpResponse HandleImport(Db* db, ImportRequest request) {
   const std::string name = request.name.empty() ? std::string(kDefaultName) : request.name;
   const std::string encoding = absl::AsciiStrToLower(request.content_encoding);
-  absl::StatusOr<ImportSummary> summary;
-  if (encoding == "gzip" || encoding == "x-gzip") {
-    // Inflated as it is read: the body's decompressed size never sits in memory.
-    std::unique_ptr<ByteStream> body = NewGzipStream(
-        NewRangeStream(NewRandomAccessBuffer(name, request.body), 0, request.body.size()), name);
-    summary = ImportBillingStream(db, request.database, name, std::move(body), request.options);
-  } else if (encoding.empty() || encoding == "identity") {
-    summary = ImportBillingBuffer(db, request.database, name, request.body, request.options);
-  } else {
+  const bool gzip = encoding == "gzip" || encoding == "x-gzip";
+  if (!gzip && !encoding.empty() && encoding != "identity") {
     return ImportError(415, StrCat("unsupported Content-Encoding \"", request.content_encoding,
                                    "\" (use gzip or none)"));
   }
+  std::shared_ptr<RandomAccessBytes> bytes;
+  if (!request.body_file.empty()) {
+    absl::StatusOr<std::shared_ptr<RandomAccessBytes>> file =
+        OpenRandomAccessFile(request.body_file, name);
+    if (!file.ok()) {
+      return ImportError(500, StrCat("reading the spooled body: ", file.status().message()));
+    }
+    bytes = *std::move(file);
+  } else {
+    bytes = NewRandomAccessBuffer(name, request.body);
+  }
+  const uint64_t body_bytes = bytes->size();
+  absl::StatusOr<ImportSummary> summary;
+  if (gzip) {
+    // Inflated as it is read: the decompressed body is never held whole.
+    std::unique_ptr<ByteStream> body = NewGzipStream(NewRangeStream(bytes, 0, body_bytes), name);
+    summary = ImportBillingStream(db, request.database, name, std::move(body), request.options);
+  } else {
+    summary = ImportBillingBytes(db, request.database, std::move(bytes), request.options);
+  }
   if (summary.ok()) {
     // A stream does not know its size up front; the body is what was sent.
-    if (summary->source_bytes == 0) summary->source_bytes = request.body.size();
+    if (summary->source_bytes == 0) summary->source_bytes = body_bytes;
     HttpResponse r;
     r.body = ImportSummaryToJson(*summary);
     return r;

@@ -28,7 +28,9 @@ struct ImportRequest {
   // The file name messages and the default export name use (`name`, else "upload").
   std::string name;
   std::string content_encoding;
-  std::string body;  // consumed
+  // The body: the file it was spooled to when body_file is set, else body (consumed).
+  std::string body_file;
+  std::string body;
   ImportOptions options;
   int retry_after_seconds = 1;  // for 503
 };

@@ -1,5 +1,6 @@
 // POST /api/v1/import through HTTP: summaries, restatement, bad rows, auth, formats.
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -234,6 +235,31 @@ TEST_F(ImportEndpointTest, ParametersAndBodiesThatCannotBeImported) {
   EXPECT_EQ(get.status, 405);
   EXPECT_EQ(get.Header("Allow"), "POST");
   EXPECT_TRUE(Sources().empty());
+}
+
+TEST_F(ImportEndpointTest, BodiesAreSpooledToFilesThatAreRemovedAfterwards) {
+  ServerOptions options = TestServerOptions();
+  options.import_spool_dir = dir_.Sub("spool");
+  std::filesystem::create_directories(options.import_spool_dir);
+  options.max_body_bytes = 1000;  // the limit of writes, not of imports
+  StartServer(options);
+  auto client = Client();
+  const std::string body = MakeCur(50, "1");
+  ASSERT_GT(body.size(), 1000u);
+  ASSERT_OK_AND_ASSIGN(auto ok, client->Post("/api/v1/import?name=nov.csv", body));
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  ASSERT_OK_AND_ASSIGN(auto bad, client->Post("/api/v1/import?name=nov.csv", "x\n"));
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_TRUE(std::filesystem::is_empty(options.import_spool_dir));
+
+  // A spool directory that cannot be written to: 503, nothing imported.
+  options.import_spool_dir = dir_.Sub("missing");
+  StartServer(options);
+  ASSERT_OK_AND_ASSIGN(auto unavailable,
+                       Client()->Post("/api/v1/import?name=dec.csv", MakeCur(1, "1")));
+  EXPECT_EQ(unavailable.status, 503) << unavailable.body;
+  EXPECT_EQ(unavailable.Header("Retry-After"), "1");
+  EXPECT_EQ(Sources().size(), 1u);
 }
 
 TEST_F(ImportEndpointTest, NeedsWriteAccessToTheDatabase) {
