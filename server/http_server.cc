@@ -683,18 +683,20 @@ class Session : public std::enable_shared_from_this<Session> {
                      ? absl::UnavailableError("server shutting down; the import was abandoned")
                      : absl::OkStatus();
         };
-        return net::post(server_->import_pool_,
-                         [self = shared_from_this(), im = std::move(im)]() mutable {
-                           HttpResponse r;
-                           try {
-                             r = HandleImport(self->server_->db_, std::move(im));
-                           } catch (const std::exception& e) {
-                             r = self->Internal(e.what());
-                           } catch (...) {
-                             r = self->Internal("unknown exception");
-                           }
-                           self->PostResponse(std::move(r));
-                         });
+        return net::post(server_->import_pool_, [self = shared_from_this(), im = std::move(im),
+                                                 spool = std::move(spool_)]() mutable {
+          HttpResponse r;
+          try {
+            r = HandleImport(self->server_->db_, std::move(im));
+          } catch (const std::exception& e) {
+            r = self->Internal(e.what());
+          } catch (...) {
+            r = self->Internal("unknown exception");
+          }
+          // The spool file is gone before the client hears back.
+          spool.reset();
+          self->PostResponse(std::move(r));
+        });
       }
       case Endpoint::kOther:
         break;
