@@ -33,6 +33,30 @@ WriteBatch::WriteBatch(std::string_view database) : database_(database) {}
 
 WriteBatch::SeriesRef WriteBatch::AddSeries(std::string_view measurement,
                                             std::span<const Tag> tags) {
+  // Callers that give tags sorted by key without repeats (the billing importer does) skip
+  // the sort, and a series already in the batch is found without copying its tags.
+  const bool canonical =
+      std::adjacent_find(tags.begin(), tags.end(),
+                         [](const Tag& a, const Tag& b) { return !(a.key < b.key); }) == tags.end();
+  if (canonical) {
+    thread_local std::string key;
+    key.assign(measurement.data(), measurement.size());
+    for (const Tag& t : tags) {
+      key.push_back('\0');
+      key += t.key;
+      key.push_back('\0');
+      key += t.value;
+    }
+    if (auto it = series_index_.find(key); it != series_index_.end()) return it->second;
+    Series s;
+    s.measurement = std::string(measurement);
+    s.tags.assign(tags.begin(), tags.end());
+    const auto ref = static_cast<SeriesRef>(series_.size());
+    series_index_.emplace(key, ref);
+    series_.push_back(std::move(s));
+    return ref;
+  }
+
   Series s;
   s.measurement = std::string(measurement);
   s.tags.assign(tags.begin(), tags.end());
@@ -71,6 +95,13 @@ void WriteBatch::AddPoint(SeriesRef series, TimestampNs time_ns) {
 }
 
 uint32_t WriteBatch::InternFieldName(std::string_view name) {
+  // Batches carry a handful of field names: comparing them beats hashing (and allocating)
+  // a key for every field of every point.
+  if (field_names_.size() <= 16) {
+    for (size_t i = 0; i < field_names_.size(); ++i) {
+      if (field_names_[i] == name) return static_cast<uint32_t>(i);
+    }
+  }
   auto [it, inserted] =
       field_name_index_.try_emplace(std::string(name), static_cast<uint32_t>(field_names_.size()));
   if (inserted) field_names_.emplace_back(name);

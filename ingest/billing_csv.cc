@@ -1,8 +1,11 @@
 #include "ingest/billing_csv.h"
 
+#include <bit>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 
@@ -22,7 +25,56 @@ size_t CountNewlines(const char* p, size_t n) {
   return count;
 }
 
+// The payload of InputPositionError: "LINE\tCOLUMN\tFILE".
+constexpr char kPositionPayloadUrl[] = "burnrate/billing-input-position";
+
+// The offset of the first ',' or '\n' in buf[p, end), or end. Eight bytes at a time: a
+// byte equal to c becomes zero in w ^ broadcast(c), and the classic zero-byte test marks
+// it (its lowest mark is exact, which is the one taken).
+size_t FindCommaOrNewline(const char* buf, size_t p, size_t end) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  constexpr uint64_t kCommas = kOnes * ',';
+  constexpr uint64_t kNewlines = kOnes * '\n';
+  while (p + 8 <= end) {
+    uint64_t w;
+    std::memcpy(&w, buf + p, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    const uint64_t a = w ^ kCommas;
+    const uint64_t b = w ^ kNewlines;
+    const uint64_t marks = (((a - kOnes) & ~a) | ((b - kOnes) & ~b)) & kHighs;
+    if (marks != 0) return p + static_cast<size_t>(std::countr_zero(marks)) / 8;
+    p += 8;
+  }
+  while (p < end && buf[p] != ',' && buf[p] != '\n') ++p;
+  return p;
+}
+
 }  // namespace
+
+absl::Status InputPositionError(const InputPosition& position, std::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(
+      position.line == 0
+          ? StrCat(position.file, ": ", message)
+          : StrCat(position.file, ":", position.line, ": column ", position.column, ": ", message));
+  status.SetPayload(kPositionPayloadUrl,
+                    absl::Cord(StrCat(position.line, "\t", position.column, "\t", position.file)));
+  return status;
+}
+
+std::optional<InputPosition> InputPositionOf(const absl::Status& status) {
+  const auto payload = status.GetPayload(kPositionPayloadUrl);
+  if (!payload) return std::nullopt;
+  const std::string text(*payload);
+  const size_t tab1 = text.find('\t');
+  const size_t tab2 = tab1 == std::string::npos ? tab1 : text.find('\t', tab1 + 1);
+  if (tab2 == std::string::npos) return std::nullopt;
+  InputPosition p;
+  p.line = std::strtoull(text.substr(0, tab1).c_str(), nullptr, 10);
+  p.column = std::strtoull(text.substr(tab1 + 1, tab2 - tab1 - 1).c_str(), nullptr, 10);
+  p.file = text.substr(tab2 + 1);
+  return p;
+}
 
 CsvReader::CsvReader(std::unique_ptr<ByteStream> in, std::string name, size_t max_record_bytes)
     : in_(std::move(in)), name_(std::move(name)), max_record_bytes_(max_record_bytes) {
@@ -30,8 +82,7 @@ CsvReader::CsvReader(std::unique_ptr<ByteStream> in, std::string name, size_t ma
 }
 
 absl::Status CsvReader::Error(size_t column, std::string_view reason) const {
-  return absl::InvalidArgumentError(
-      StrCat(name_, ":", record_line_, ": column ", column, ": ", reason));
+  return InputPositionError(InputPosition{name_, record_line_, column}, reason);
 }
 
 absl::Status CsvReader::Refill() {
@@ -58,7 +109,7 @@ absl::Status CsvReader::Refill() {
 }
 
 CsvReader::Parse CsvReader::ParseRecord(bool at_eof) {
-  spans_.clear();
+  span_count_ = 0;
   const char* const buf = buf_.data();
   size_t p = begin_;
   if (p == end_) return at_eof ? Parse::kEnd : Parse::kNeedMore;
@@ -77,7 +128,7 @@ CsvReader::Parse CsvReader::ParseRecord(bool at_eof) {
           if (!at_eof) return Parse::kNeedMore;
           record_line_ = next_line_;
           error_ =
-              Error(spans_.size() + 1, "quoted field is not terminated before the end of the file");
+              Error(span_count_ + 1, "quoted field is not terminated before the end of the file");
           return Parse::kError;
         }
         close = static_cast<size_t>(static_cast<const char*>(found) - buf);
@@ -90,7 +141,7 @@ CsvReader::Parse CsvReader::ParseRecord(bool at_eof) {
         break;
       }
       newlines += CountNewlines(buf + p + 1, close - p - 1);
-      spans_.push_back(Span{p + 1, close - p - 1, escaped});
+      PushSpan(p + 1, close - p - 1, escaped);
       p = close + 1;
       if (p == end_) break;  // at_eof: the last record has no terminator
       if (buf[p] == ',') {
@@ -115,26 +166,22 @@ CsvReader::Parse CsvReader::ParseRecord(bool at_eof) {
         }
       }
       record_line_ = next_line_;
-      error_ = Error(spans_.size(), StrCat("unexpected character '", std::string_view(buf + p, 1),
-                                           "' after a closing quote"));
+      error_ = Error(span_count_, StrCat("unexpected character '", std::string_view(buf + p, 1),
+                                         "' after a closing quote"));
       return Parse::kError;
     }
     // Unquoted field: runs to a comma or the end of the line.
     const size_t start = p;
-    while (p < end_) {
-      const char c = buf[p];
-      if (c == ',' || c == '\n') break;
-      ++p;
-    }
+    p = FindCommaOrNewline(buf, p, end_);
     if (p == end_ && !at_eof) return Parse::kNeedMore;
     if (p < end_ && buf[p] == ',') {
-      spans_.push_back(Span{start, p - start, false});
+      PushSpan(start, p - start, false);
       ++p;
       continue;
     }
     size_t len = p - start;
     if (len > 0 && buf[start + len - 1] == '\r') --len;
-    spans_.push_back(Span{start, len, false});
+    PushSpan(start, len, false);
     if (p < end_) {
       ++p;
       ++newlines;
@@ -145,7 +192,7 @@ CsvReader::Parse CsvReader::ParseRecord(bool at_eof) {
   record_line_ = next_line_;
   next_line_ += newlines;
   begin_ = p;
-  if (spans_.size() == 1 && !any_quoted && spans_[0].length == 0) return Parse::kBlank;
+  if (span_count_ == 1 && !any_quoted && spans_[0].length == 0) return Parse::kBlank;
   return Parse::kRecord;
 }
 
@@ -164,8 +211,7 @@ absl::StatusOr<bool> CsvReader::Next() {
       case Parse::kNeedMore:
         if (end_ - begin_ > max_record_bytes_) {
           record_line_ = next_line_;
-          return Error(spans_.size() + 1,
-                       StrCat("record longer than ", max_record_bytes_, " bytes"));
+          return Error(span_count_ + 1, StrCat("record longer than ", max_record_bytes_, " bytes"));
         }
         BR_RETURN_IF_ERROR(Refill());
         continue;
@@ -173,8 +219,9 @@ absl::StatusOr<bool> CsvReader::Next() {
         break;
     }
     char* const buf = buf_.data();
-    fields_.reserve(spans_.size());
-    for (const Span& s : spans_) {
+    fields_.reserve(span_count_);
+    for (size_t i = 0; i < span_count_; ++i) {
+      const Span& s = spans_[i];
       size_t len = s.length;
       if (s.escaped) {
         // Collapse doubled quotes in place; the raw bytes are not needed again.

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,21 @@
 #include "ingest/billing_input.h"
 
 namespace burnrate {
+
+// Where in a billing file a problem is.
+struct InputPosition {
+  std::string file;
+  uint64_t line = 0;  // 1-based physical line where the record starts; 0 for the file
+  size_t column = 0;  // 1-based field number; 0 for the record as a whole
+};
+
+// kInvalidArgument "FILE:LINE: column C: message" (or "FILE: message" for line 0)
+// carrying the position as a payload, so callers such as the HTTP import endpoint can
+// report it without parsing the message.
+absl::Status InputPositionError(const InputPosition& position, std::string_view message);
+
+// The position an error of InputPositionError carries; nullopt for other errors.
+std::optional<InputPosition> InputPositionOf(const absl::Status& status);
 
 // Reads RFC 4180 CSV records from a stream with memory bounded by the longest record:
 // comma-separated fields, optionally double-quoted; inside quotes a doubled quote is one
@@ -49,6 +65,10 @@ class CsvReader {
   };
 
   Parse ParseRecord(bool at_eof);
+  void PushSpan(size_t begin, size_t length, bool escaped) {
+    if (span_count_ == spans_.size()) spans_.resize(2 * spans_.size() + 64);
+    spans_[span_count_++] = Span{begin, length, escaped};
+  }
   [[nodiscard]] absl::Status Refill();
   absl::Status Error(size_t column, std::string_view reason) const;
 
@@ -63,7 +83,8 @@ class CsvReader {
   uint64_t next_line_ = 1;
   uint64_t record_line_ = 0;
   uint64_t bytes_parsed_ = 0;
-  std::vector<Span> spans_;
+  std::vector<Span> spans_;  // the first span_count_ are the current record's
+  size_t span_count_ = 0;
   std::vector<std::string_view> fields_;
   absl::Status error_;
 };

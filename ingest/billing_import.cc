@@ -758,7 +758,9 @@ class DeliveryImporter {
   }
 
   absl::Status BadRow(RowError error) {
-    if (!options_.skip_bad_rows) return absl::InvalidArgumentError(error.ToString());
+    if (!options_.skip_bad_rows) {
+      return InputPositionError(InputPosition{error.file, error.line, error.column}, error.message);
+    }
     ++summary_.rows_skipped;
     if (summary_.errors.size() < options_.max_reported_errors) {
       Log(StrCat("skipped ", error.ToString()));
@@ -829,7 +831,16 @@ class DeliveryImporter {
         delivery_.billing_account.empty() ? r.billing_account : delivery_.billing_account;
     const std::string& period =
         delivery_.billing_period.empty() ? r.billing_period : delivery_.billing_period;
-    key_scratch_ = MakeBillingSourceKey(provider, account, period, ExportName(file));
+    // Rows of one file mostly share their source: the key is built again only when a part
+    // changes.
+    if (key_scratch_.empty() || provider != key_provider_ || account != key_account_ ||
+        period != key_period_ || file != key_file_) {
+      key_provider_ = provider;
+      key_account_ = account;
+      key_period_ = period;
+      key_file_ = file;
+      key_scratch_ = MakeBillingSourceKey(provider, account, period, ExportName(file));
+    }
     BR_ASSIGN_OR_RETURN(Source * s, SourceFor(key_scratch_, period));
 
     tag_count_ = 0;
@@ -856,6 +867,10 @@ class DeliveryImporter {
     attribution_.clear();
     options_.attribution.Apply(r.tags, &attribution_);
     for (const Tag& t : attribution_) SetTag(t.key, t.value);
+    // Sorted by key (keys are unique: attribution targets cannot be the importer's own tags
+    // or tag_*), AddSeries takes them without sorting a copy.
+    std::sort(tags_.begin(), tags_.begin() + static_cast<ptrdiff_t>(tag_count_),
+              [](const Tag& a, const Tag& b) { return a.key < b.key; });
     const WriteBatch::SeriesRef series =
         s->batch.AddSeries(kBillingMeasurement, std::span<const Tag>(tags_.data(), tag_count_));
 
@@ -939,7 +954,8 @@ class DeliveryImporter {
   size_t tag_count_ = 0;
   std::vector<Tag> attribution_;
   absl::flat_hash_set<std::string_view> seen_keys_;
-  std::string key_scratch_;
+  std::string key_scratch_;  // the source key of key_provider_ ... key_file_
+  std::string key_provider_, key_account_, key_period_, key_file_;
   std::string tag_key_scratch_;
   std::vector<int64_t> cumulative_;
   std::vector<Money> billed_pieces_, effective_pieces_, list_pieces_, gross_pieces_;
@@ -1078,11 +1094,17 @@ absl::StatusOr<ImportSummary> ImportBillingStream(Db* db, const std::string& dat
 absl::StatusOr<ImportSummary> ImportBillingBuffer(Db* db, const std::string& database,
                                                   std::string_view name, std::string_view body,
                                                   const ImportOptions& options) {
-  BR_ASSIGN_OR_RETURN(std::vector<CsvInput> inputs,
-                      ListCsvInputs(NewRandomAccessBuffer(std::string(name), body)));
+  return ImportBillingBytes(db, database, NewRandomAccessBuffer(std::string(name), body), options);
+}
+
+absl::StatusOr<ImportSummary> ImportBillingBytes(Db* db, const std::string& database,
+                                                 std::shared_ptr<RandomAccessBytes> bytes,
+                                                 const ImportOptions& options) {
+  const std::string name = bytes->name();
+  BR_ASSIGN_OR_RETURN(std::vector<CsvInput> inputs, ListCsvInputs(std::move(bytes)));
   BillingDelivery delivery;
-  delivery.id = std::string(name);
-  delivery.files.push_back(std::string(name));
+  delivery.id = name;
+  delivery.files.push_back(name);
   return ImportInputs(db, database, delivery, inputs, options);
 }
 

@@ -191,6 +191,12 @@ struct BillingDelivery {
                                                                 std::string_view body,
                                                                 const ImportOptions& options);
 
+// As ImportBillingBuffer for bytes readable at offsets (a spooled request body), named by
+// bytes->name().
+[[nodiscard]] absl::StatusOr<ImportSummary> ImportBillingBytes(
+    Db* db, const std::string& database, std::shared_ptr<RandomAccessBytes> bytes,
+    const ImportOptions& options);
+
 // "provider:billing_account:billing_period:export", each part with ':' and '%'
 // percent-encoded; an empty account is "unknown".
 std::string MakeBillingSourceKey(std::string_view provider, std::string_view billing_account,

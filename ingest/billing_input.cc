@@ -344,7 +344,8 @@ absl::Status ParquetError(std::string_view name) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<RandomAccessBytes>> OpenRandomAccessFile(const std::string& path) {
+absl::StatusOr<std::shared_ptr<RandomAccessBytes>> OpenRandomAccessFile(const std::string& path,
+                                                                        std::string name) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "open", path);
   struct stat st;
@@ -357,7 +358,8 @@ absl::StatusOr<std::shared_ptr<RandomAccessBytes>> OpenRandomAccessFile(const st
     ::close(fd);
     return absl::InvalidArgumentError(StrCat(path, " is a directory"));
   }
-  return std::make_shared<FileBytes>(fd, static_cast<uint64_t>(st.st_size), path);
+  return std::make_shared<FileBytes>(fd, static_cast<uint64_t>(st.st_size),
+                                     name.empty() ? path : std::move(name));
 }
 
 std::shared_ptr<RandomAccessBytes> NewRandomAccessBuffer(std::string name, std::string_view data) {

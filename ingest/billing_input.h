@@ -39,9 +39,10 @@ class RandomAccessBytes {
   virtual const std::string& name() const = 0;
 };
 
-// Opens a file for reading at offsets. NotFound etc. from errno, naming the path.
+// Opens a file for reading at offsets. NotFound etc. from errno, naming the path. name, when
+// given, is what name() and later messages call it (a spooled upload's client-side name).
 [[nodiscard]] absl::StatusOr<std::shared_ptr<RandomAccessBytes>> OpenRandomAccessFile(
-    const std::string& path);
+    const std::string& path, std::string name = "");
 // A view of data, which must outlive the result.
 std::shared_ptr<RandomAccessBytes> NewRandomAccessBuffer(std::string name, std::string_view data);
 

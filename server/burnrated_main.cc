@@ -48,7 +48,8 @@ struct DurationFlag {
 int Main(int argc, char** argv) {
   CLI::App app(
       "burnrated: the burnrate server. InfluxDB-compatible HTTP API (/write, /api/v2/write, "
-      "/query, /ping, /health, /metrics) over a burnrate data directory; see docs/http.md.",
+      "/query, /ping, /health, /metrics) and billing import (/api/v1/import) over a burnrate data "
+      "directory; see docs/http.md.",
       "burnrated");
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("burnrated: ") + e.what() + " (see --help)\n";
@@ -98,6 +99,10 @@ int Main(int argc, char** argv) {
   app.add_option("--query-threads", server.query_threads,
                  "Threads answering /query and /metrics (0: one per core)")
       ->capture_default_str();
+  app.add_option("--import-threads", server.import_threads,
+                 "Threads running billing imports (POST /api/v1/import; 0: one); further "
+                 "imports wait")
+      ->capture_default_str();
 
   app.add_option("--max-body-bytes", server.max_body_bytes,
                  "Largest request body accepted, as sent (413 beyond)")
@@ -105,6 +110,12 @@ int Main(int argc, char** argv) {
   app.add_option("--max-decompressed-bytes", server.max_decompressed_bytes,
                  "Largest size a gzip body may inflate to (413 beyond)")
       ->capture_default_str();
+  app.add_option("--max-import-body-bytes", server.max_import_body_bytes,
+                 "Largest billing file POST /api/v1/import accepts, as sent (413 beyond)")
+      ->capture_default_str();
+  app.add_option("--import-spool-dir", server.import_spool_dir,
+                 "Directory import bodies are written to as they arrive, each removed after its "
+                 "import (default: the system's temporary directory)");
   app.add_option("--max-header-bytes", server.max_header_bytes,
                  "Largest request header (431 beyond)")
       ->capture_default_str();

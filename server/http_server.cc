@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <random>
@@ -22,6 +23,7 @@
 #include "base/str_cat.h"
 #include "server/asio.h"
 #include "server/auth.h"
+#include "server/import_route.h"
 #include "server/url.h"
 #include "server/write_endpoint.h"
 
@@ -43,7 +45,16 @@ std::chrono::nanoseconds ToChrono(absl::Duration d) {
   return std::chrono::nanoseconds(absl::ToInt64Nanoseconds(d));
 }
 
-enum class Endpoint : uint8_t { kWriteV1, kWriteV2, kQuery, kPing, kHealth, kMetrics, kOther };
+enum class Endpoint : uint8_t {
+  kWriteV1,
+  kWriteV2,
+  kQuery,
+  kPing,
+  kHealth,
+  kMetrics,
+  kImport,
+  kOther
+};
 
 std::string_view EndpointLabel(Endpoint e) {
   switch (e) {
@@ -59,6 +70,8 @@ std::string_view EndpointLabel(Endpoint e) {
       return "/health";
     case Endpoint::kMetrics:
       return "/metrics";
+    case Endpoint::kImport:
+      return "/api/v1/import";
     case Endpoint::kOther:
       break;
   }
@@ -73,6 +86,7 @@ Endpoint Route(std::string_view path) {
   if (path == "/ping") return Endpoint::kPing;
   if (path == "/health") return Endpoint::kHealth;
   if (path == "/metrics") return Endpoint::kMetrics;
+  if (path == "/api/v1/import") return Endpoint::kImport;
   return Endpoint::kOther;
 }
 
@@ -101,6 +115,16 @@ HttpResponse JsonError(int status, std::string_view message) {
   return r;
 }
 
+// A request body spooled to a file, removed when the last owner lets go (the session, or
+// the import worker it handed the body to). Thread-compatible.
+struct SpoolFile {
+  explicit SpoolFile(std::string p) : path(std::move(p)) {}
+  ~SpoolFile() { std::remove(path.c_str()); }
+  SpoolFile(const SpoolFile&) = delete;
+  SpoolFile& operator=(const SpoolFile&) = delete;
+  const std::string path;
+};
+
 void LogToStderr(std::string_view line) {
   const std::string stamp =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
@@ -128,7 +152,8 @@ class HttpServer::Impl {
         drain_timer_(strand_),
         work_(net::make_work_guard(ioc_)),
         write_pool_(static_cast<size_t>(options.write_threads)),
-        query_pool_(static_cast<size_t>(options.query_threads)) {
+        query_pool_(static_cast<size_t>(options.query_threads)),
+        import_pool_(static_cast<size_t>(options.import_threads)) {
     if (!options_.log) options_.log = LogToStderr;
     write_options_.max_decompressed_bytes = options_.max_decompressed_bytes;
     write_options_.max_line_bytes = options_.max_line_bytes;
@@ -163,6 +188,7 @@ class HttpServer::Impl {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::thread_pool write_pool_;
   net::thread_pool query_pool_;
+  net::thread_pool import_pool_;
 
  private:
   void Accept();
@@ -236,6 +262,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (shutdown_) return Close();
     phase_ = Phase::kIdle;
     parser_.reset();
+    import_parser_.reset();
+    spool_.reset();
     endpoint_ = Endpoint::kOther;
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
     stream_.expires_after(
@@ -329,6 +357,9 @@ class Session : public std::enable_shared_from_this<Session> {
           return not_allowed("GET, HEAD");
         }
         break;
+      case Endpoint::kImport:
+        if (method != http::verb::post) return not_allowed("POST");
+        break;
       case Endpoint::kOther:
         return RespondEarly(JsonError(404, "not found"));
     }
@@ -336,7 +367,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool is_write = endpoint_ == Endpoint::kWriteV1 || endpoint_ == Endpoint::kWriteV2;
     const WriteApi api = endpoint_ == Endpoint::kWriteV2 ? WriteApi::kV2 : WriteApi::kV1;
     const auto content_length = parser_->content_length();
-    if (content_length && *content_length > options().max_body_bytes) {
+    if (content_length && *content_length > BodyLimit()) {
       return RespondEarly(TooLarge(is_write, api), /*close=*/true);
     }
 
@@ -362,9 +393,18 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!Authorize(std::nullopt, "", WriteApi::kV1, &error)) {
         return RespondEarly(std::move(error));
       }
+    } else if (endpoint_ == Endpoint::kImport) {
+      HttpResponse error;
+      absl::StatusOr<ImportOptions> import_options = ParseImportParams(params_, &error);
+      if (!import_options.ok()) return RespondEarly(std::move(error));
+      import_options_ = *std::move(import_options);
+      target_ = WriteTarget{ImportDatabase(params_), ""};
+      if (!Authorize(Access::kWrite, target_.database, WriteApi::kV1, &error)) {
+        return RespondEarly(std::move(error));
+      }
     }
 
-    parser_->body_limit(options().max_body_bytes);
+    parser_->body_limit(BodyLimit());
     if (!parser_->is_done() &&
         absl::EqualsIgnoreCase(ToAbsl(req[http::field::expect]), "100-continue")) {
       continue_ =
@@ -386,8 +426,35 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadBody() {
     if (phase_ == Phase::kClosed) return;
     stream_.expires_after(ToChrono(options().body_timeout));
+    if (endpoint_ == Endpoint::kImport) return ReadImportBody();
     http::async_read(
         stream_, buffer_, *parser_,
+        [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  // An import body goes to a spool file as it arrives, so its size does not bound memory.
+  void ReadImportBody() {
+    std::string dir = options().import_spool_dir;
+    if (dir.empty()) {
+      std::error_code ec;
+      dir = std::filesystem::temp_directory_path(ec).string();
+      if (ec) dir = "/tmp";
+    }
+    spool_ = std::make_shared<SpoolFile>(
+        (std::filesystem::path(dir) / StrCat("burnrate-import-", request_id_, ".part")).string());
+    import_parser_.emplace(std::move(*parser_));
+    import_parser_->body_limit(BodyLimit());
+    beast::error_code ec;
+    import_parser_->get().body().open(spool_->path.c_str(), beast::file_mode::write, ec);
+    if (ec) {
+      server_->Log(StrCat("cannot spool an import body to ", spool_->path, ": ", ec.message()));
+      spool_.reset();
+      HttpResponse r = JsonError(503, StrCat("cannot store the request body: ", ec.message()));
+      r.headers.emplace_back("Retry-After", StrCat(options().retry_after_seconds));
+      return Send(std::move(r), /*close=*/true);
+    }
+    http::async_read(
+        stream_, buffer_, *import_parser_,
         [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnBody(ec); });
   }
 
@@ -396,6 +463,15 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec == beast::error::timeout) {
         metrics().connections_timed_out.fetch_add(1);
         return Close();
+      }
+      if (endpoint_ == Endpoint::kImport &&
+          ec.category() != http::make_error_code(http::error::body_limit).category() &&
+          ec != net::error::eof && ec != net::error::operation_aborted &&
+          ec != net::error::connection_reset && phase_ != Phase::kClosed) {
+        // Writing the spool file failed (a full disk, say).
+        HttpResponse r = JsonError(503, StrCat("cannot store the request body: ", ec.message()));
+        r.headers.emplace_back("Retry-After", StrCat(options().retry_after_seconds));
+        return Send(std::move(r), /*close=*/true);
       }
       if (ec == http::error::body_limit) {
         const bool is_write = endpoint_ == Endpoint::kWriteV1 || endpoint_ == Endpoint::kWriteV2;
@@ -414,9 +490,13 @@ class Session : public std::enable_shared_from_this<Session> {
     Dispatch();
   }
 
+  size_t BodyLimit() const {
+    return endpoint_ == Endpoint::kImport ? options().max_import_body_bytes
+                                          : options().max_body_bytes;
+  }
+
   HttpResponse TooLarge(bool is_write, WriteApi api) const {
-    const std::string message =
-        StrCat("request body exceeds the limit of ", options().max_body_bytes, " bytes");
+    const std::string message = StrCat("request body exceeds the limit of ", BodyLimit(), " bytes");
     if (is_write) {
       return WriteErrorResponse(api, 413, message,
                                 StrCat(",\"maxLength\":", options().max_body_bytes));
@@ -546,6 +626,38 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       case Endpoint::kQuery:
         return DispatchQuery();
+      case Endpoint::kImport: {
+        auto& import_req = import_parser_->get();
+        import_req.body().close();
+        ImportRequest im;
+        im.database = target_.database;
+        im.name = params_.Get("name");
+        im.content_encoding = std::string(ToStd(import_req[http::field::content_encoding]));
+        im.body_file = spool_->path;
+        im.options = std::move(import_options_);
+        im.retry_after_seconds = options().retry_after_seconds;
+        // A shutdown abandons an import at its next batch rather than waiting for the end
+        // of a large file; its previous version stays live.
+        im.options.after_batch = [server = server_](uint64_t) {
+          return server->stopping_.load()
+                     ? absl::UnavailableError("server shutting down; the import was abandoned")
+                     : absl::OkStatus();
+        };
+        return net::post(server_->import_pool_, [self = shared_from_this(), im = std::move(im),
+                                                 spool = std::move(spool_)]() mutable {
+          HttpResponse r;
+          try {
+            r = HandleImport(self->server_->db_, std::move(im));
+          } catch (const std::exception& e) {
+            r = self->Internal(e.what());
+          } catch (...) {
+            r = self->Internal("unknown exception");
+          }
+          // The spool file is gone before the client hears back.
+          spool.reset();
+          self->PostResponse(std::move(r));
+        });
+      }
       case Endpoint::kOther:
         break;
     }
@@ -659,6 +771,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // An import request's parser once its header was checked (parser_ is moved into it), and
+  // the file its body is spooled to.
+  std::optional<http::request_parser<http::file_body>> import_parser_;
+  std::shared_ptr<SpoolFile> spool_;
   std::shared_ptr<http::response<http::string_body>> response_;
   std::shared_ptr<http::response<http::empty_body>> continue_;
   std::array<char, 16384> drain_;
@@ -676,6 +792,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string request_id_;
   UrlParams params_;
   WriteTarget target_;
+  ImportOptions import_options_;
   AccessCheck access_;
   int64_t reserved_ = 0;       // bytes of metrics().inflight_write_bytes this request holds
   bool stream_close_ = false;  // a streamed response closes the connection when done
@@ -1018,6 +1135,7 @@ void HttpServer::Impl::Wait() {
   for (std::thread& t : io_threads_) t.join();
   write_pool_.join();
   query_pool_.join();
+  import_pool_.join();
   waited_ = true;
 }
 
@@ -1029,9 +1147,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Db* db,
   if (o.io_threads <= 0) o.io_threads = cores;
   if (o.write_threads <= 0) o.write_threads = 2 * cores;
   if (o.query_threads <= 0) o.query_threads = cores;
-  if (o.max_body_bytes == 0 || o.max_connections == 0 || o.max_header_bytes == 0) {
+  if (o.import_threads <= 0) o.import_threads = 1;
+  if (o.max_body_bytes == 0 || o.max_import_body_bytes == 0 || o.max_connections == 0 ||
+      o.max_header_bytes == 0) {
     return absl::InvalidArgumentError(
-        "max body bytes, max connections and max header bytes must be positive");
+        "max body bytes, max import body bytes, max connections and max header bytes must be "
+        "positive");
   }
   absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(o.tokens_file);
   if (!auth.ok()) return auth.status();

@@ -25,11 +25,19 @@ struct ServerOptions {
   int write_threads = 0;
   // Threads running /query handlers and /metrics; 0: one per core.
   int query_threads = 0;
+  // Threads running billing imports (POST /api/v1/import); more imports wait. 0: one.
+  int import_threads = 0;
 
   // Limits. A body over max_body_bytes, or a gzip body inflating past
   // max_decompressed_bytes, is refused with 413.
   size_t max_body_bytes = 25'000'000;
   size_t max_decompressed_bytes = 100'000'000;
+  // A billing import body (POST /api/v1/import) is written to a file in import_spool_dir
+  // as it arrives (never held in memory) and removed after the import, so it has its own,
+  // larger limit (413 beyond); a gzip body is inflated as it is read.
+  size_t max_import_body_bytes = size_t{16} << 30;
+  // Where import bodies are spooled; empty: the system's temporary directory.
+  std::string import_spool_dir;
   size_t max_header_bytes = 64 * 1024;
   size_t max_line_bytes = 256 * 1024;
   size_t max_connections = 1024;

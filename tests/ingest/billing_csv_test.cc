@@ -113,6 +113,13 @@ TEST(CsvReaderTest, UnterminatedQuoteNamesTheLineAndColumn) {
   EXPECT_THAT(ReadCsv("a,b\n1,2\n3,\"never closed\n4,5\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("test.csv:3: column 2: quoted field is not terminated")));
+  // The position also travels as a payload, for callers that report it structurally.
+  const auto position = InputPositionOf(ReadCsv("a,b\n1,2\n3,\"never closed\n").status());
+  ASSERT_TRUE(position.has_value());
+  EXPECT_EQ(position->file, "test.csv");
+  EXPECT_EQ(position->line, 3u);
+  EXPECT_EQ(position->column, 2u);
+  EXPECT_FALSE(InputPositionOf(absl::InvalidArgumentError("test.csv:3: column 2: x")));
 }
 
 TEST(CsvReaderTest, TextAfterAClosingQuoteNamesTheLineAndColumn) {
