@@ -42,13 +42,14 @@ inline bool SegmentOrder(const std::shared_ptr<SegmentHandle>& a,
 }
 
 // Evaluates tag matchers once per distinct tag value (regexes compiled once).
-// Not thread-safe; one per scan.
+// Not thread-safe; one per scan, used with one catalog under its lock (string ids are
+// resolved once).
 class SeriesMatcher {
  public:
   static absl::StatusOr<SeriesMatcher> Create(const std::vector<TagMatcher>& matchers) {
     SeriesMatcher m;
     for (const TagMatcher& t : matchers) {
-      Compiled c{t, std::nullopt, {}};
+      Compiled c{t, std::nullopt, {}, -1};
       if (t.op == TagMatcher::Op::kRegexMatch || t.op == TagMatcher::Op::kRegexNoMatch) {
         try {
           c.re.emplace(t.value, std::regex::ECMAScript);
@@ -64,13 +65,20 @@ class SeriesMatcher {
 
   bool Matches(const DatabaseCatalog& db, uint32_t series_id) {
     const auto& tags = db.series(series_id).tags;
+    if (catalog_ != &db) {
+      // The key's string id, found once per catalog: tags then compare by id.
+      catalog_ = &db;
+      for (Compiled& c : matchers_) c.key_id = db.FindString(c.m.key);
+    }
     for (Compiled& c : matchers_) {
       // Value string id of the key in this series, or -1 (absent = empty value).
       int64_t value_id = -1;
-      for (auto [k, v] : tags) {
-        if (db.str(k) == c.m.key) {
-          value_id = v;
-          break;
+      if (c.key_id >= 0) {
+        for (auto [k, v] : tags) {
+          if (k == c.key_id) {
+            value_id = v;
+            break;
+          }
         }
       }
       auto it = c.cache.find(value_id);
@@ -108,8 +116,10 @@ class SeriesMatcher {
     TagMatcher m;
     std::optional<std::regex> re;
     absl::flat_hash_map<int64_t, bool> cache;
+    int64_t key_id;  // string id of m.key in catalog_, or -1
   };
   std::vector<Compiled> matchers_;
+  const DatabaseCatalog* catalog_ = nullptr;
 };
 
 }  // namespace burnrate
