@@ -1021,8 +1021,9 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   {
     // Only series with rows in the range get their tags resolved.
     BR_ASSIGN_OR_RETURN(const uint32_t id, catalog_.DatabaseId(request.database));
+    BR_ASSIGN_OR_RETURN(const DatabaseOptions db_options, catalog_.Options(id));
     SeriesCandidates candidates;
-    FindCandidates(*version, mem.get(), imm.get(), id, request.min_time, request.max_time,
+    FindCandidates(*version, mem.get(), imm.get(), id, db_options.partition_duration_ns, request,
                    &candidates);
     BR_RETURN_IF_ERROR(SelectForScan(catalog_, request, ScanFields::kAll, &candidates, &sel));
   }
@@ -1038,7 +1039,9 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   std::vector<const SegmentHandle*> segs;
   for (const auto& h : version->segments) {
     if (h->meta.database_id == db_id && h->meta.max_time >= request.min_time &&
-        h->meta.min_time <= request.max_time) {
+        h->meta.min_time <= request.max_time &&
+        InPartitionShare(PartitionIndex(h->meta.partition_start, partition_duration),
+                         request.partition_stride, request.partition_phase)) {
       segs.push_back(h.get());
     }
   }
@@ -1076,6 +1079,7 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   }
 
   ScanBatch out, memrows, tmp;
+  std::vector<std::pair<const SegmentHandle*, int>> part_segs;
   // Series are read in id order, so each segment block is decoded once per scan.
   SegmentReadCache cache;
   for (size_t k = 0; k < selected.size(); ++k) {
@@ -1109,8 +1113,9 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
         pstart = SafePartitionStart(memrows.times[mem_i], partition_duration);
       }
       const TimestampNs pend = PartitionEnd(pstart, partition_duration);
+      const int64_t pindex = PartitionIndex(pstart, partition_duration);
       // Sources in this partition, oldest first.
-      std::vector<std::pair<const SegmentHandle*, int>> part_segs;
+      part_segs.clear();
       while (hit_i < h.size() && segs[h[hit_i].first]->meta.partition_start == pstart) {
         part_segs.emplace_back(segs[h[hit_i].first], h[hit_i].second);
         ++hit_i;
@@ -1120,9 +1125,14 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
              (memrows.times[mem_end] < pend || pend == INT64_MAX)) {
         ++mem_end;
       }
+      if (!InPartitionShare(pindex, request.partition_stride, request.partition_phase)) {
+        mem_i = mem_end;  // another caller's share (only memtable rows can be here)
+        continue;
+      }
       const size_t sources = part_segs.size() + (mem_end > mem_i ? 1 : 0);
       init_batch(&out);
       out.series_id = sid;
+      out.partition = pindex;
       out.tags = selected.tags(k);
       for (const auto& [h, idx] : part_segs) {
         BR_RETURN_IF_ERROR(h->reader->ReadSeries(idx, request.min_time, request.max_time, field_ids,

@@ -30,6 +30,13 @@ inline TimestampNs SafePartitionStart(TimestampNs t, int64_t duration) {
   return start;
 }
 
+// floor(start / duration): the partition's index (ScanBatch::partition).
+inline int64_t PartitionIndex(TimestampNs start, int64_t duration) {
+  int64_t q = start / duration;
+  if (start % duration < 0) --q;
+  return q;
+}
+
 inline bool SegmentOrder(const std::shared_ptr<SegmentHandle>& a,
                          const std::shared_ptr<SegmentHandle>& b) {
   if (a->meta.database_id != b->meta.database_id) {

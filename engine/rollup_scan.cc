@@ -112,8 +112,10 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
   {
     // Only series with rows in the range get their tags resolved.
     BR_ASSIGN_OR_RETURN(const uint32_t id, catalog_.DatabaseId(req.database));
+    BR_ASSIGN_OR_RETURN(const DatabaseOptions db_options, catalog_.Options(id));
     SeriesCandidates candidates;
-    FindCandidates(*version, mem.get(), imm.get(), id, req.min_time, req.max_time, &candidates);
+    FindCandidates(*version, mem.get(), imm.get(), id, db_options.partition_duration_ns, req,
+                   &candidates);
     BR_RETURN_IF_ERROR(SelectForScan(catalog_, req, ScanFields::kRollup, &candidates, &sel));
   }
   const SeriesSet& series = sel.series;
@@ -152,11 +154,16 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
 
   // Partitions to visit, in time order: those of this database's segments in range and
   // those of memtable rows.
+  // Only partitions in the request's share (ScanRequest::partition_stride).
+  auto in_share = [&](TimestampNs pstart) {
+    return InPartitionShare(PartitionIndex(pstart, partition_duration), req.partition_stride,
+                            req.partition_phase);
+  };
   std::set<TimestampNs> partitions;
   std::map<TimestampNs, std::vector<const SegmentHandle*>> segs_by_partition;
   for (const auto& h : version->segments) {
     if (h->meta.database_id == db_id && h->meta.max_time >= req.min_time &&
-        h->meta.min_time <= req.max_time) {
+        h->meta.min_time <= req.max_time && in_share(h->meta.partition_start)) {
       segs_by_partition[h->meta.partition_start].push_back(h.get());  // in seq order
       partitions.insert(h->meta.partition_start);
     }
@@ -181,6 +188,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
     if (imm_count > 0 && total > imm_count) SortAndDedupRows(s.mem.get());
     for (TimestampNs t : s.mem->times) {
       const TimestampNs p = SafePartitionStart(t, partition_duration);
+      if (!in_share(p)) continue;
       partitions.insert(p);
       auto& list = mem_partitions[p];
       if (list.empty() || list.back() != k) list.push_back(k);
@@ -233,6 +241,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
 
       // Reused across batches: clearing keeps the vectors' capacity.
       out.series_id = s.id;
+      out.partition = PartitionIndex(pstart, partition_duration);
       out.tags = series.tags(k);
       out.bucket_starts.clear();
       out.columns.resize(field_ids.size());

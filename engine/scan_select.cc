@@ -11,8 +11,9 @@
 namespace burnrate {
 
 void FindCandidates(const Version& version, const Memtable* mem, const Memtable* imm,
-                    uint32_t database_id, TimestampNs min_time, TimestampNs max_time,
+                    uint32_t database_id, int64_t partition_duration, const ScanRequest& request,
                     SeriesCandidates* out) {
+  const TimestampNs min_time = request.min_time, max_time = request.max_time;
   out->database_id = database_id;
   out->maybe.clear();
   auto mark = [&](uint32_t id) {
@@ -22,6 +23,10 @@ void FindCandidates(const Version& version, const Memtable* mem, const Memtable*
   for (const auto& h : version.segments) {
     if (h->meta.database_id != database_id || h->meta.max_time < min_time ||
         h->meta.min_time > max_time) {
+      continue;
+    }
+    if (!InPartitionShare(PartitionIndex(h->meta.partition_start, partition_duration),
+                          request.partition_stride, request.partition_phase)) {
       continue;
     }
     for (const SegmentReader::SeriesEntry& e : h->reader->series()) {

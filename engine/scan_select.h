@@ -41,8 +41,9 @@ struct SeriesCandidates {
 
 // Marks the series with rows in [min_time, max_time] in the version's segments of the
 // database (by their series tables) and every series the memtables hold.
+// Only segments of partitions in the request's share count (ScanRequest::partition_stride).
 void FindCandidates(const Version& version, const Memtable* mem, const Memtable* imm,
-                    uint32_t database_id, TimestampNs min_time, TimestampNs max_time,
+                    uint32_t database_id, int64_t partition_duration, const ScanRequest& request,
                     SeriesCandidates* out);
 
 // Resolves `request` (database, measurement, fields, tag matchers evaluated once per

@@ -661,10 +661,12 @@ class SourceRun {
     req.tag_matchers = where_.tag_matchers;
     req.fields = plan_.scan_fields;
     if (shard >= 0) {
-      req.series_filter = [this, shard](std::span<const TagView> tags) {
-        return ShardOf(tags) == shard && SeriesMatches(tags);
-      };
-    } else if (where_.series_condition) {
+      // Halves are alternate time partitions: the two threads read disjoint files, and
+      // each series' tags are resolved only by the halves it has rows in.
+      req.partition_stride = kShards;
+      req.partition_phase = static_cast<uint32_t>(shard);
+    }
+    if (where_.series_condition) {
       req.series_filter = [this](std::span<const TagView> tags) { return SeriesMatches(tags); };
     }
     return req;
@@ -691,29 +693,26 @@ class SourceRun {
     return ctx_->db()->Scan(req, [&](const ScanBatch& b) { return AddBatch(shard, b); });
   }
 
-  // One thread: one engine call feeds both halves, each batch going to its half's state.
-  // Each half still sees its series in the order a call of its own would give (series id
-  // order, per partition for rollups), so results equal those of two threads.
+  // One thread: one engine call feeds both halves, each batch going to its half's state
+  // by its partition. Each half still sees its batches in the order a call of its own
+  // would give (series id order, per partition for rollups), so results equal those of
+  // two threads.
   absl::Status ScanBothHalves() {
     ScanRequest req = Request(-1);
-    // Rollup batches come partition by partition: remember each series' half.
-    std::vector<int8_t> known;  // by engine series id (below kDenseSeriesIds): half + 1
-    auto shard_of = [&](uint32_t sid, std::span<const TagView> tags) {
-      if (sid >= kDenseSeriesIds) return ShardOf(tags);
-      if (sid >= known.size()) known.resize(std::max<size_t>(sid + 1, known.size() * 2), 0);
-      if (known[sid] == 0) known[sid] = static_cast<int8_t>(ShardOf(tags) + 1);
-      return known[sid] - 1;
+    // The half of a batch: its partition's, as a partition share of two would read it.
+    auto shard_of = [](int64_t partition) {
+      return InPartitionShare(partition, kShards, 0) ? 0 : 1;
     };
     if (use_rollups_) {
       RollupRequest r;
       r.scan = std::move(req);
       r.level = Level();
       return ctx_->db()->ScanRollups(
-          r, [&](const RollupBatch& b) { return AddRollupBatch(shard_of(b.series_id, b.tags), b); },
+          r, [&](const RollupBatch& b) { return AddRollupBatch(shard_of(b.partition), b); },
           &shards_[0]->report);
     }
-    return ctx_->db()->Scan(
-        req, [&](const ScanBatch& b) { return AddBatch(shard_of(b.series_id, b.tags), b); });
+    return ctx_->db()->Scan(req,
+                            [&](const ScanBatch& b) { return AddBatch(shard_of(b.partition), b); });
   }
 
   absl::Status ScanMem(int shard) {

@@ -44,7 +44,20 @@ struct ScanRequest {
   // Fields to return, in this order; empty means every field of the measurement. A field
   // the measurement does not have is returned as an all-null column of type kFloat.
   std::vector<std::string> fields;
+  // A share of the time partitions, for callers that scan in parallel without reading a
+  // block twice: only partitions whose index (floor(partition start / partition duration),
+  // as ScanBatch::partition) is congruent to partition_phase modulo partition_stride are
+  // read. The default reads every partition.
+  uint32_t partition_stride = 1;
+  uint32_t partition_phase = 0;
 };
+
+// Whether partition index `partition` is in the share (stride, phase) of a ScanRequest.
+inline bool InPartitionShare(int64_t partition, uint32_t stride, uint32_t phase) {
+  if (stride <= 1) return true;
+  const int64_t m = partition % static_cast<int64_t>(stride);
+  return (m < 0 ? m + static_cast<int64_t>(stride) : m) == static_cast<int64_t>(phase);
+}
 
 // Series of one measurement resolved once against the catalog (Db::ResolveSeries): ids
 // ascending, each with its tags sorted by key as views into the catalog's interned
@@ -83,6 +96,7 @@ struct ScanColumn {
 // bounded in size); batches of one series arrive in time order and series in id order.
 struct ScanBatch {
   uint32_t series_id = 0;
+  int64_t partition = 0;          // index of the rows' partition: floor(its start / its duration)
   std::span<const TagView> tags;  // sorted by key; valid during the sink call
   std::vector<TimestampNs> times;
   std::vector<ScanColumn> columns;  // in ScanRequest::fields order
@@ -124,6 +138,7 @@ struct RollupColumn {
 // arrives in parts, one per partition: add them (counts and sums add, min/max combine).
 struct RollupBatch {
   uint32_t series_id = 0;
+  int64_t partition = 0;          // index of the partition, as ScanBatch::partition
   std::span<const TagView> tags;  // sorted by key; valid during the sink call
   std::vector<TimestampNs> bucket_starts;
   std::vector<RollupColumn> columns;  // in RollupRequest::fields order
