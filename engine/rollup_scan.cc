@@ -43,14 +43,24 @@ struct StoredTable {
   ScanBatch rows;
   bool loaded = false;
   bool present = false;
+  size_t cursor = 0;  // SeriesRows: rows before it belong to series already looked up
 };
 
-// Rows [begin, end) of the table belong to series `sid`.
-std::pair<size_t, size_t> SeriesRows(const ScanBatch& t, uint32_t sid) {
+// Rows [begin, end) of the table belong to series `sid`. Series are looked up in
+// ascending id order: the search starts at *cursor (where the previous one ended) and
+// steps forward, since the next selected series is usually a few rows on.
+std::pair<size_t, size_t> SeriesRows(const ScanBatch& t, uint32_t sid, size_t* cursor) {
   const auto& ids = t.columns[0].ints;
-  const auto lo = std::lower_bound(ids.begin(), ids.end(), static_cast<int64_t>(sid));
-  const auto hi = std::upper_bound(lo, ids.end(), static_cast<int64_t>(sid));
-  return {static_cast<size_t>(lo - ids.begin()), static_cast<size_t>(hi - ids.begin())};
+  const int64_t id = sid;
+  size_t lo = std::min(*cursor, ids.size());
+  for (int step = 0; step < 8 && lo < ids.size() && ids[lo] < id; ++step) ++lo;
+  if (lo < ids.size() && ids[lo] < id) {
+    lo = static_cast<size_t>(std::lower_bound(ids.begin() + lo, ids.end(), id) - ids.begin());
+  }
+  size_t hi = lo;
+  while (hi < ids.size() && ids[hi] == id) ++hi;
+  *cursor = hi;
+  return {lo, hi};
 }
 
 // Adds stored row r of table t to *out (merging into its last bucket when the start is the
@@ -300,7 +310,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
           Accumulate(rows, width, &out);
           return absl::OkStatus();
         };
-        const auto [rb, re] = SeriesRows(table, s.id);
+        const auto [rb, re] = SeriesRows(table, s.id, &tables[part_segs[0].first].cursor);
         TimestampNs next = lo;  // everything before `next` is accounted for
         for (size_t r = rb; r < re; ++r) {
           const TimestampNs start = table.columns[1].ints[r];

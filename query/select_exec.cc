@@ -471,6 +471,8 @@ struct Shard {
   // their group without building and hashing the text key.
   absl::flat_hash_map<std::string, uint32_t> group_by_addr;
   std::string scratch_addr;
+  std::string last_addr;  // the last series' address key and its group
+  uint32_t last_group = kNoIndex;
   size_t fixed_bytes = 0;  // groups, strings and series tags held, counted as they come
   uint32_t last_sid = kNoIndex;
   uint32_t last_series = kNoIndex;
@@ -817,8 +819,16 @@ class SourceRun {
         addr.append(reinterpret_cast<const char*>(&p), sizeof p);
         addr.append(reinterpret_cast<const char*>(&n), sizeof n);
       }
+      // Consecutive series often share their group (the steps of one run).
+      if (sh.last_group != kNoIndex && addr == sh.last_addr) {
+        return CheckCurrency(sh, sh.last_group, tags);
+      }
       auto it = sh.group_by_addr.find(addr);
-      if (it != sh.group_by_addr.end()) return CheckCurrency(sh, it->second, tags);
+      if (it != sh.group_by_addr.end()) {
+        sh.last_addr = addr;
+        sh.last_group = it->second;
+        return CheckCurrency(sh, it->second, tags);
+      }
     }
     if (simple) {
       for (const std::string& k : sorted_keys_) {
@@ -858,6 +868,8 @@ class SourceRun {
       sh.groups.push_back(GroupEntry{saved, {}});
     }
     if (simple) {
+      sh.last_addr = addr;
+      sh.last_group = gi;
       sh.group_by_addr.emplace(addr, gi);
       sh.fixed_bytes += addr.size() + 48;
     }
