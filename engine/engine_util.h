@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -88,10 +89,12 @@ class SeriesMatcher {
           }
         }
       }
-      auto it = c.cache.find(value_id);
+      // Verdicts by value string id + 1 (0: the absent tag): 0 unknown, 1 no, 2 yes.
+      const size_t slot = static_cast<size_t>(value_id + 1);
+      if (slot >= c.cache.size()) c.cache.resize(std::max(slot + 1, c.cache.size() * 2), 0);
       bool ok;
-      if (it != c.cache.end()) {
-        ok = it->second;
+      if (c.cache[slot] != 0) {
+        ok = c.cache[slot] == 2;
       } else {
         const std::string empty;
         const std::string& value = value_id < 0 ? empty : db.str(static_cast<uint32_t>(value_id));
@@ -111,7 +114,7 @@ class SeriesMatcher {
           default:
             ok = false;
         }
-        c.cache.emplace(value_id, ok);
+        c.cache[slot] = ok ? 2 : 1;
       }
       if (!ok) return false;
     }
@@ -122,8 +125,8 @@ class SeriesMatcher {
   struct Compiled {
     TagMatcher m;
     std::optional<std::regex> re;
-    absl::flat_hash_map<int64_t, bool> cache;
-    int64_t key_id;  // string id of m.key in catalog_, or -1
+    std::vector<uint8_t> cache;  // dense: string ids are small and dense
+    int64_t key_id;              // string id of m.key in catalog_, or -1
   };
   std::vector<Compiled> matchers_;
   const DatabaseCatalog* catalog_ = nullptr;
