@@ -471,7 +471,9 @@ struct Shard {
   // their group without building and hashing the text key.
   absl::flat_hash_map<std::string, uint32_t> group_by_addr;
   std::string scratch_addr;
-  std::string last_addr;  // the last series' address key and its group
+  absl::flat_hash_map<std::pair<const char*, size_t>, uint32_t> group_by_ptr;  // one key
+  std::string last_addr;  // the last series' address key (or pointer) and its group
+  std::pair<const char*, size_t> last_ptr{nullptr, 0};
   uint32_t last_group = kNoIndex;
   size_t fixed_bytes = 0;  // groups, strings and series tags held, counted as they come
   uint32_t last_sid = kNoIndex;
@@ -811,7 +813,22 @@ class SourceRun {
     const bool simple = !g.all_tags && group_regexes_.empty();
     std::string& addr = sh.scratch_addr;
     addr.clear();
-    if (simple) {
+    // One GROUP BY key (the usual case): the value's address and size, no allocation.
+    const bool one_key = simple && sorted_keys_.size() == 1;
+    std::pair<const char*, size_t> ptr{nullptr, 0};
+    if (one_key) {
+      const std::string_view* v = FindTag(tags, sorted_keys_[0]);
+      if (v != nullptr) ptr = {v->data(), v->size()};
+      if (sh.last_group != kNoIndex && ptr == sh.last_ptr) {
+        return CheckCurrency(sh, sh.last_group, tags);
+      }
+      auto it = sh.group_by_ptr.find(ptr);
+      if (it != sh.group_by_ptr.end()) {
+        sh.last_ptr = ptr;
+        sh.last_group = it->second;
+        return CheckCurrency(sh, it->second, tags);
+      }
+    } else if (simple) {
       for (const std::string& k : sorted_keys_) {
         const std::string_view* v = FindTag(tags, k);
         const char* p = v == nullptr ? nullptr : v->data();
@@ -867,7 +884,12 @@ class SourceRun {
       sh.group_index.emplace(saved, gi);
       sh.groups.push_back(GroupEntry{saved, {}});
     }
-    if (simple) {
+    if (one_key) {
+      sh.last_ptr = ptr;
+      sh.last_group = gi;
+      sh.group_by_ptr.emplace(ptr, gi);
+      sh.fixed_bytes += 32;
+    } else if (simple) {
       sh.last_addr = addr;
       sh.last_group = gi;
       sh.group_by_addr.emplace(addr, gi);
