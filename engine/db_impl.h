@@ -87,8 +87,7 @@ class DbImpl : public Db {
   absl::StatusOr<std::vector<SeriesInfo>> ListSeries(
       std::string_view database, std::string_view measurement,
       const std::vector<TagMatcher>& matchers) override;
-  absl::StatusOr<SeriesSet> ResolveSeries(std::string_view database,
-                                          std::string_view measurement,
+  absl::StatusOr<SeriesSet> ResolveSeries(std::string_view database, std::string_view measurement,
                                           const std::vector<TagMatcher>& matchers) override;
   absl::Status Scan(const ScanRequest& request, const ScanSink& sink) override;
   absl::Status Flush() override;
