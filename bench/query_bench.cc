@@ -11,7 +11,8 @@
 //   raw full raw-scan sum of the money column (rollups off), points/s
 //
 // Timings are warm: the data is written, flushed and compacted once before the first
-// benchmark; each query also runs once unmeasured. The data directory is under $TMPDIR.
+// benchmark; each query also runs once unmeasured. The data directory is under $TMPDIR
+// (kept for the next run with BURNRATE_QUERY_BENCH_KEEP=1).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -49,14 +50,26 @@ struct BenchData {
 BenchData& Data() {
   static BenchData* data = [] {
     auto* d = new BenchData;
+    // With BURNRATE_QUERY_BENCH_KEEP set, the data directory (one per size) is kept and
+    // reused by later runs: writing 30 days takes minutes.
+    const bool keep = std::getenv("BURNRATE_QUERY_BENCH_KEEP") != nullptr;
     const std::string dir =
-        (std::filesystem::temp_directory_path() / "burnrate-bench-query").string();
-    std::filesystem::remove_all(dir);
+        (std::filesystem::temp_directory_path() /
+         (keep ? "burnrate-bench-query-" + std::to_string(g_days) + "d" : "burnrate-bench-query"))
+            .string();
+    const std::string done_marker = dir + ".complete";
+    const bool reuse = keep && std::filesystem::exists(done_marker);
+    if (!reuse) {
+      std::filesystem::remove_all(dir);
+      std::filesystem::remove(done_marker);
+    }
     Options o;
     o.info_log = [](std::string_view) {};
     o.memtable_bytes = size_t{256} << 20;
     auto db = Db::Open(dir, o);
-    if (!db.ok() || !(*db)->CreateDatabase("bench", DatabaseOptions{}).ok()) std::abort();
+    if (!db.ok() || (!reuse && !(*db)->CreateDatabase("bench", DatabaseOptions{}).ok())) {
+      std::abort();
+    }
     d->db = std::move(*db);
     GeneratorConfig config;
     config.days = g_days;
@@ -66,12 +79,17 @@ BenchData& Data() {
     WriteOptions wo;
     wo.fsync = FsyncPolicy::kNone;
     const absl::Time t0 = absl::Now();
-    while (!(*gen)->done()) {
-      WriteBatch b("bench");
-      d->points += (*gen)->FillBatch(&b, 50'000);
-      if (!d->db->Write(wo, b).ok()) std::abort();
+    if (reuse) {
+      d->points = static_cast<uint64_t>(g_days) * 1440 * kSeries;
+    } else {
+      while (!(*gen)->done()) {
+        WriteBatch b("bench");
+        d->points += (*gen)->FillBatch(&b, 50'000);
+        if (!d->db->Write(wo, b).ok()) std::abort();
+      }
+      if (!d->db->Flush().ok() || !d->db->CompactAll().ok()) std::abort();
+      if (keep) std::fclose(std::fopen(done_marker.c_str(), "w"));
     }
-    if (!d->db->Flush().ok() || !d->db->CompactAll().ok()) std::abort();
     d->start = config.start_ns;
     d->end = (*gen)->end_ns();
     const DbStats stats = d->db->GetStats();

@@ -225,7 +225,7 @@ absl::StatusOr<uint32_t> Catalog::CreateDatabase(std::string_view name,
     }
   }
   const uint32_t id = next_database_id_++;
-  databases_[id] = std::make_unique<DatabaseCatalog>(id, std::string(name), options);
+  databases_[id] = std::make_shared<DatabaseCatalog>(id, std::string(name), options);
   ++change_count_;
   return id;
 }
@@ -359,6 +359,17 @@ absl::Status Catalog::Read(std::string_view database,
   return absl::NotFoundError(StrCat("database '", database, "' not found"));
 }
 
+absl::Status Catalog::ReadPinned(
+    std::string_view database,
+    const std::function<absl::Status(const DatabaseCatalog&, std::shared_ptr<const void>)>& fn)
+    const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [id, db] : databases_) {
+    if (db->name() == database) return fn(*db, db);
+  }
+  return absl::NotFoundError(StrCat("database '", database, "' not found"));
+}
+
 uint64_t Catalog::change_count() const {
   absl::ReaderMutexLock lock(&mu_);
   return change_count_;
@@ -410,7 +421,7 @@ absl::Status Catalog::Decode(const std::string& path, std::string_view payload) 
         !GetOptions(&d, &options)) {
       return bad();
     }
-    auto db = std::make_unique<DatabaseCatalog>(id, std::string(name), options);
+    auto db = std::make_shared<DatabaseCatalog>(id, std::string(name), options);
     if (!db->DecodeFrom(&d) || databases_.contains(id)) return bad();
     databases_[id] = std::move(db);
   }

@@ -59,6 +59,8 @@ class DatabaseCatalog {
   const std::vector<Field>& fields() const { return fields_; }
   size_t series_count() const { return series_.size(); }
   const Series& series(uint32_t id) const { return series_[id]; }
+  // Strings are never removed or moved (a deque): a reference stays valid as long as the
+  // catalog does, also while other strings are added.
   const std::string& str(uint32_t id) const { return strings_[id]; }
 
   // -1 when absent.
@@ -143,6 +145,14 @@ class Catalog {
       std::string_view database,
       const std::function<absl::Status(const DatabaseCatalog&)>& fn) const;
 
+  // As Read, and `pin` keeps the schema alive after the call: its interned strings are
+  // append-only and never move, so views into them (DatabaseCatalog::str) taken under the
+  // lock stay valid while the pin lives.
+  [[nodiscard]] absl::Status ReadPinned(
+      std::string_view database,
+      const std::function<absl::Status(const DatabaseCatalog&, std::shared_ptr<const void> pin)>&
+          fn) const;
+
   // Changes since construction or decoding; lets the engine skip unchanged snapshots.
   uint64_t change_count() const;
   size_t series_count() const;
@@ -156,7 +166,8 @@ class Catalog {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
-  std::map<uint32_t, std::unique_ptr<DatabaseCatalog>> databases_ ABSL_GUARDED_BY(mu_);
+  // Shared so that scans can pin a schema whose interned strings they hand out as views.
+  std::map<uint32_t, std::shared_ptr<DatabaseCatalog>> databases_ ABSL_GUARDED_BY(mu_);
   uint32_t next_database_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t change_count_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -14,6 +14,7 @@
 #include "engine/column_ops.h"
 #include "engine/engine_util.h"
 #include "engine/rollup.h"
+#include "engine/scan_select.h"
 #include "engine/segment_output.h"
 #include "engine/wal_record.h"
 #include "storage/file_util.h"
@@ -1030,48 +1031,19 @@ DbStats DbImpl::GetStats() {
 // ---------------------------------------------------------------------------------------
 // Scan
 
-absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
-  BR_ASSIGN_OR_RETURN(SeriesMatcher matcher, SeriesMatcher::Create(request.tag_matchers));
-  struct Selected {
-    uint32_t id;
-    std::vector<Tag> tags;
-  };
-  std::vector<Selected> selected;
-  std::vector<int64_t> field_ids;
-  std::vector<std::string> field_names;
-  std::vector<FieldType> field_types;
-  uint32_t db_id = 0;
-  int64_t partition_duration = 0;
-  BR_RETURN_IF_ERROR(catalog_.Read(request.database, [&](const DatabaseCatalog& db) {
-    db_id = db.id();
-    partition_duration = db.options().partition_duration_ns;
-    const int64_t m = db.FindMeasurement(request.measurement);
-    if (m < 0) return absl::OkStatus();
-    const auto& meas = db.measurements()[m];
-    if (request.fields.empty()) {
-      for (uint32_t f : meas.field_ids) {
-        field_ids.push_back(f);
-        field_names.push_back(db.fields()[f].name);
-        field_types.push_back(db.fields()[f].type);
-      }
-    } else {
-      for (const std::string& name : request.fields) {
-        const int64_t f = db.FindField(static_cast<uint32_t>(m), name);
-        field_ids.push_back(f);
-        field_names.push_back(name);
-        field_types.push_back(f < 0 ? FieldType::kFloat : db.fields()[f].type);
-      }
-    }
-    for (uint32_t sid : meas.series_ids) {
-      if (!matcher.Matches(db, sid)) continue;
-      std::vector<Tag> tags = db.SeriesTags(sid);
-      if (request.series_filter && !request.series_filter(tags)) continue;
-      selected.push_back(Selected{sid, std::move(tags)});
-    }
-    return absl::OkStatus();
-  }));
-  if (selected.empty() || request.min_time > request.max_time) return absl::OkStatus();
+absl::StatusOr<SeriesSet> DbImpl::ResolveSeries(std::string_view database,
+                                                std::string_view measurement,
+                                                const std::vector<TagMatcher>& matchers) {
+  ScanRequest request;
+  request.database = std::string(database);
+  request.measurement = std::string(measurement);
+  request.tag_matchers = matchers;
+  ScanSelection sel;
+  BR_RETURN_IF_ERROR(SelectForScan(catalog_, request, ScanFields::kNone, nullptr, &sel));
+  return std::move(sel.series);
+}
 
+absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   std::shared_ptr<const Version> version;
   std::shared_ptr<Memtable> mem, imm;
   {
@@ -1080,11 +1052,31 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
     mem = mem_;
     imm = imm_;
   }
+  ScanSelection sel;
+  {
+    // Only series with rows in the range get their tags resolved.
+    BR_ASSIGN_OR_RETURN(const uint32_t id, catalog_.DatabaseId(request.database));
+    BR_ASSIGN_OR_RETURN(const DatabaseOptions db_options, catalog_.Options(id));
+    SeriesCandidates candidates;
+    FindCandidates(*version, mem.get(), imm.get(), id, db_options.partition_duration_ns, request,
+                   &candidates);
+    BR_RETURN_IF_ERROR(SelectForScan(catalog_, request, ScanFields::kAll, &candidates, &sel));
+  }
+  const SeriesSet& selected = sel.series;
+  const std::vector<int64_t>& field_ids = sel.field_ids;
+  const std::vector<std::string>& field_names = sel.field_names;
+  const std::vector<FieldType>& field_types = sel.field_types;
+  const uint32_t db_id = sel.db_id;
+  const int64_t partition_duration = sel.partition_duration;
+  if (selected.size() == 0 || request.min_time > request.max_time) return absl::OkStatus();
+
   // This database's segments overlapping the range, by (partition, file number).
   std::vector<const SegmentHandle*> segs;
   for (const auto& h : version->segments) {
     if (h->meta.database_id == db_id && h->meta.max_time >= request.min_time &&
-        h->meta.min_time <= request.max_time) {
+        h->meta.min_time <= request.max_time &&
+        InPartitionShare(PartitionIndex(h->meta.partition_start, partition_duration),
+                         request.partition_stride, request.partition_phase)) {
       segs.push_back(h.get());
     }
   }
@@ -1102,11 +1094,11 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   // For each selected series, the (segment, series entry) pairs holding it, in segment order
   // (partition, then seq): one pass over the segments' series tables instead of a lookup
   // per (series, segment).
-  uint32_t max_id = 0;
-  for (const Selected& s : selected) max_id = std::max(max_id, s.id);
+  const uint32_t max_id = selected.ids.back();  // ascending
   std::vector<int32_t> selected_of(static_cast<size_t>(max_id) + 1, -1);
-  for (size_t k = 0; k < selected.size(); ++k)
-    selected_of[selected[k].id] = static_cast<int32_t>(k);
+  for (size_t k = 0; k < selected.size(); ++k) {
+    selected_of[selected.ids[k]] = static_cast<int32_t>(k);
+  }
   std::vector<std::vector<std::pair<uint32_t, int>>> hits(selected.size());
   for (size_t g = 0; g < segs.size(); ++g) {
     const auto& entries = segs[g]->reader->series();
@@ -1122,21 +1114,22 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   }
 
   ScanBatch out, memrows, tmp;
+  std::vector<std::pair<const SegmentHandle*, int>> part_segs;
   // Series are read in id order, so each segment block is decoded once per scan.
   SegmentReadCache cache;
   for (size_t k = 0; k < selected.size(); ++k) {
-    const Selected& s = selected[k];
+    const uint32_t sid = selected.ids[k];
     const auto& h = hits[k];
     // Memtable rows (older immutable first, so the newer memtable wins).
     init_batch(&memrows);
     size_t mem_count = 0;
     if (imm) {
       mem_count +=
-          imm->ReadSeries(db_id, s.id, request.min_time, request.max_time, field_ids, &memrows);
+          imm->ReadSeries(db_id, sid, request.min_time, request.max_time, field_ids, &memrows);
     }
     const size_t imm_count = mem_count;
     mem_count +=
-        mem->ReadSeries(db_id, s.id, request.min_time, request.max_time, field_ids, &memrows);
+        mem->ReadSeries(db_id, sid, request.min_time, request.max_time, field_ids, &memrows);
     if (imm_count > 0 && mem_count > imm_count) SortAndDedupRows(&memrows);
 
     size_t hit_i = 0;
@@ -1155,8 +1148,9 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
         pstart = SafePartitionStart(memrows.times[mem_i], partition_duration);
       }
       const TimestampNs pend = PartitionEnd(pstart, partition_duration);
+      const int64_t pindex = PartitionIndex(pstart, partition_duration);
       // Sources in this partition, oldest first.
-      std::vector<std::pair<const SegmentHandle*, int>> part_segs;
+      part_segs.clear();
       while (hit_i < h.size() && segs[h[hit_i].first]->meta.partition_start == pstart) {
         part_segs.emplace_back(segs[h[hit_i].first], h[hit_i].second);
         ++hit_i;
@@ -1166,10 +1160,15 @@ absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
              (memrows.times[mem_end] < pend || pend == INT64_MAX)) {
         ++mem_end;
       }
+      if (!InPartitionShare(pindex, request.partition_stride, request.partition_phase)) {
+        mem_i = mem_end;  // another caller's share (only memtable rows can be here)
+        continue;
+      }
       const size_t sources = part_segs.size() + (mem_end > mem_i ? 1 : 0);
       init_batch(&out);
-      out.series_id = s.id;
-      out.tags = s.tags;
+      out.series_id = sid;
+      out.partition = pindex;
+      out.tags = selected.tags(k);
       for (const auto& [h, idx] : part_segs) {
         BR_RETURN_IF_ERROR(h->reader->ReadSeries(idx, request.min_time, request.max_time, field_ids,
                                                  &out, &cache));

@@ -87,6 +87,8 @@ class DbImpl : public Db {
   absl::StatusOr<std::vector<SeriesInfo>> ListSeries(
       std::string_view database, std::string_view measurement,
       const std::vector<TagMatcher>& matchers) override;
+  absl::StatusOr<SeriesSet> ResolveSeries(std::string_view database, std::string_view measurement,
+                                          const std::vector<TagMatcher>& matchers) override;
   absl::Status Scan(const ScanRequest& request, const ScanSink& sink) override;
   absl::Status Flush() override;
   absl::StatusOr<BackupReport> Backup(const std::string& target_dir,

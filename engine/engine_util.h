@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -30,6 +31,13 @@ inline TimestampNs SafePartitionStart(TimestampNs t, int64_t duration) {
   return start;
 }
 
+// floor(start / duration): the partition's index (ScanBatch::partition).
+inline int64_t PartitionIndex(TimestampNs start, int64_t duration) {
+  int64_t q = start / duration;
+  if (start % duration < 0) --q;
+  return q;
+}
+
 inline bool SegmentOrder(const std::shared_ptr<SegmentHandle>& a,
                          const std::shared_ptr<SegmentHandle>& b) {
   if (a->meta.database_id != b->meta.database_id) {
@@ -42,13 +50,14 @@ inline bool SegmentOrder(const std::shared_ptr<SegmentHandle>& a,
 }
 
 // Evaluates tag matchers once per distinct tag value (regexes compiled once).
-// Not thread-safe; one per scan.
+// Not thread-safe; one per scan, used with one catalog under its lock (string ids are
+// resolved once).
 class SeriesMatcher {
  public:
   static absl::StatusOr<SeriesMatcher> Create(const std::vector<TagMatcher>& matchers) {
     SeriesMatcher m;
     for (const TagMatcher& t : matchers) {
-      Compiled c{t, std::nullopt, {}};
+      Compiled c{t, std::nullopt, {}, -1};
       if (t.op == TagMatcher::Op::kRegexMatch || t.op == TagMatcher::Op::kRegexNoMatch) {
         try {
           c.re.emplace(t.value, std::regex::ECMAScript);
@@ -64,19 +73,28 @@ class SeriesMatcher {
 
   bool Matches(const DatabaseCatalog& db, uint32_t series_id) {
     const auto& tags = db.series(series_id).tags;
+    if (catalog_ != &db) {
+      // The key's string id, found once per catalog: tags then compare by id.
+      catalog_ = &db;
+      for (Compiled& c : matchers_) c.key_id = db.FindString(c.m.key);
+    }
     for (Compiled& c : matchers_) {
       // Value string id of the key in this series, or -1 (absent = empty value).
       int64_t value_id = -1;
-      for (auto [k, v] : tags) {
-        if (db.str(k) == c.m.key) {
-          value_id = v;
-          break;
+      if (c.key_id >= 0) {
+        for (auto [k, v] : tags) {
+          if (k == c.key_id) {
+            value_id = v;
+            break;
+          }
         }
       }
-      auto it = c.cache.find(value_id);
+      // Verdicts by value string id + 1 (0: the absent tag): 0 unknown, 1 no, 2 yes.
+      const size_t slot = static_cast<size_t>(value_id + 1);
+      if (slot >= c.cache.size()) c.cache.resize(std::max(slot + 1, c.cache.size() * 2), 0);
       bool ok;
-      if (it != c.cache.end()) {
-        ok = it->second;
+      if (c.cache[slot] != 0) {
+        ok = c.cache[slot] == 2;
       } else {
         const std::string empty;
         const std::string& value = value_id < 0 ? empty : db.str(static_cast<uint32_t>(value_id));
@@ -96,7 +114,7 @@ class SeriesMatcher {
           default:
             ok = false;
         }
-        c.cache.emplace(value_id, ok);
+        c.cache[slot] = ok ? 2 : 1;
       }
       if (!ok) return false;
     }
@@ -107,9 +125,11 @@ class SeriesMatcher {
   struct Compiled {
     TagMatcher m;
     std::optional<std::regex> re;
-    absl::flat_hash_map<int64_t, bool> cache;
+    std::vector<uint8_t> cache;  // dense: string ids are small and dense
+    int64_t key_id;              // string id of m.key in catalog_, or -1
   };
   std::vector<Compiled> matchers_;
+  const DatabaseCatalog* catalog_ = nullptr;
 };
 
 }  // namespace burnrate

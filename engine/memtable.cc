@@ -107,6 +107,17 @@ bool Memtable::HasSeries(uint32_t database_id, uint32_t series_id) const {
          it->second.series[series_id] != nullptr;
 }
 
+void Memtable::ForEachSeriesId(uint32_t database_id,
+                               const std::function<void(uint32_t)>& fn) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = databases_.find(database_id);
+  if (it == databases_.end()) return;
+  const auto& series = it->second.series;
+  for (size_t i = 0; i < series.size(); ++i) {
+    if (series[i] != nullptr) fn(static_cast<uint32_t>(i));
+  }
+}
+
 size_t Memtable::ReadSeries(uint32_t database_id, uint32_t series_id, TimestampNs min_time,
                             TimestampNs max_time, std::span<const int64_t> field_ids,
                             ScanBatch* out) const {

@@ -57,6 +57,10 @@ class Memtable {
   void ForEachSeries(uint32_t database_id,
                      const std::function<void(uint32_t series_id, const MemSeries&)>& fn) const;
 
+  // Calls fn(series_id) for every series of the database with rows, in id order, under
+  // the reader lock (fn must not call back into the memtable).
+  void ForEachSeriesId(uint32_t database_id, const std::function<void(uint32_t)>& fn) const;
+
   // Forgets every row of the database.
   void DropDatabase(uint32_t database_id);
 

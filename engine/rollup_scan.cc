@@ -12,6 +12,7 @@
 #include "engine/db_impl.h"
 #include "engine/engine_util.h"
 #include "engine/rollup.h"
+#include "engine/scan_select.h"
 
 namespace burnrate {
 namespace {
@@ -42,14 +43,24 @@ struct StoredTable {
   ScanBatch rows;
   bool loaded = false;
   bool present = false;
+  size_t cursor = 0;  // SeriesRows: rows before it belong to series already looked up
 };
 
-// Rows [begin, end) of the table belong to series `sid`.
-std::pair<size_t, size_t> SeriesRows(const ScanBatch& t, uint32_t sid) {
+// Rows [begin, end) of the table belong to series `sid`. Series are looked up in
+// ascending id order: the search starts at *cursor (where the previous one ended) and
+// steps forward, since the next selected series is usually a few rows on.
+std::pair<size_t, size_t> SeriesRows(const ScanBatch& t, uint32_t sid, size_t* cursor) {
   const auto& ids = t.columns[0].ints;
-  const auto lo = std::lower_bound(ids.begin(), ids.end(), static_cast<int64_t>(sid));
-  const auto hi = std::upper_bound(lo, ids.end(), static_cast<int64_t>(sid));
-  return {static_cast<size_t>(lo - ids.begin()), static_cast<size_t>(hi - ids.begin())};
+  const int64_t id = sid;
+  size_t lo = std::min(*cursor, ids.size());
+  for (int step = 0; step < 8 && lo < ids.size() && ids[lo] < id; ++step) ++lo;
+  if (lo < ids.size() && ids[lo] < id) {
+    lo = static_cast<size_t>(std::lower_bound(ids.begin() + lo, ids.end(), id) - ids.begin());
+  }
+  size_t hi = lo;
+  while (hi < ids.size() && ids[hi] == id) ++hi;
+  *cursor = hi;
+  return {lo, hi};
 }
 
 // Adds stored row r of table t to *out (merging into its last bucket when the start is the
@@ -99,59 +110,6 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
                                  RollupScanReport* report) {
   const ScanRequest& req = request.scan;
   const int64_t width = RollupWidthNs(request.level);
-  BR_ASSIGN_OR_RETURN(SeriesMatcher matcher, SeriesMatcher::Create(req.tag_matchers));
-  // Tags are materialised only when the series is emitted, and memtable rows only for
-  // series the memtable has: a month of minute data can select 100,000 series.
-  struct Selected {
-    uint32_t id;
-    std::vector<Tag> tags;           // filled when first needed (or by series_filter)
-    std::unique_ptr<ScanBatch> mem;  // memtable rows in range, sorted; null when none
-  };
-  std::vector<Selected> selected;
-  std::vector<int64_t> field_ids;
-  std::vector<std::string> field_names;
-  std::vector<FieldType> field_types;
-  uint32_t db_id = 0;
-  int64_t partition_duration = 0;
-  BR_RETURN_IF_ERROR(catalog_.Read(req.database, [&](const DatabaseCatalog& db) {
-    db_id = db.id();
-    partition_duration = db.options().partition_duration_ns;
-    const int64_t m = db.FindMeasurement(req.measurement);
-    if (m < 0) return absl::OkStatus();
-    const auto& meas = db.measurements()[m];
-    std::vector<std::string> names = req.fields;
-    if (names.empty()) {
-      for (uint32_t f : meas.field_ids) {
-        if (IsRollupType(db.fields()[f].type)) names.push_back(db.fields()[f].name);
-      }
-    }
-    for (const std::string& name : names) {
-      const int64_t f = db.FindField(static_cast<uint32_t>(m), name);
-      const FieldType type = f < 0 ? FieldType::kFloat : db.fields()[f].type;
-      if (!IsRollupType(type)) {
-        return absl::InvalidArgumentError(StrCat("field '", name, "' is ", FieldTypeName(type),
-                                                 "; rollups exist for numeric fields only"));
-      }
-      field_ids.push_back(f);
-      field_names.push_back(name);
-      field_types.push_back(type);
-    }
-    for (uint32_t sid : meas.series_ids) {
-      if (!matcher.Matches(db, sid)) continue;
-      std::vector<Tag> tags;
-      if (req.series_filter) {
-        tags = db.SeriesTags(sid);
-        if (!req.series_filter(tags)) continue;
-      }
-      selected.push_back(Selected{sid, std::move(tags), nullptr});
-    }
-    return absl::OkStatus();
-  }));
-  RollupScanReport local_report;
-  RollupScanReport* rep = report ? report : &local_report;
-  *rep = RollupScanReport{};
-  if (selected.empty() || req.min_time > req.max_time) return absl::OkStatus();
-
   std::shared_ptr<const Version> version;
   std::shared_ptr<Memtable> mem, imm;
   {
@@ -160,6 +118,35 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
     mem = mem_;
     imm = imm_;
   }
+  ScanSelection sel;
+  {
+    // Only series with rows in the range get their tags resolved.
+    BR_ASSIGN_OR_RETURN(const uint32_t id, catalog_.DatabaseId(req.database));
+    BR_ASSIGN_OR_RETURN(const DatabaseOptions db_options, catalog_.Options(id));
+    SeriesCandidates candidates;
+    FindCandidates(*version, mem.get(), imm.get(), id, db_options.partition_duration_ns, req,
+                   &candidates);
+    BR_RETURN_IF_ERROR(SelectForScan(catalog_, req, ScanFields::kRollup, &candidates, &sel));
+  }
+  const SeriesSet& series = sel.series;
+  const std::vector<int64_t>& field_ids = sel.field_ids;
+  const std::vector<std::string>& field_names = sel.field_names;
+  const std::vector<FieldType>& field_types = sel.field_types;
+  const uint32_t db_id = sel.db_id;
+  const int64_t partition_duration = sel.partition_duration;
+  // Memtable rows only for series the memtable has: a month of minute data can select
+  // 100,000 series.
+  struct Selected {
+    uint32_t id;
+    std::unique_ptr<ScanBatch> mem;  // memtable rows in range, sorted; null when none
+  };
+  std::vector<Selected> selected(series.size());
+  for (size_t k = 0; k < series.size(); ++k) selected[k].id = series.ids[k];
+  RollupScanReport local_report;
+  RollupScanReport* rep = report ? report : &local_report;
+  *rep = RollupScanReport{};
+  if (selected.empty() || req.min_time > req.max_time) return absl::OkStatus();
+
   auto init_rows = [&](ScanBatch* b) {
     b->times.clear();
     b->columns.resize(field_ids.size());
@@ -177,17 +164,21 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
 
   // Partitions to visit, in time order: those of this database's segments in range and
   // those of memtable rows.
+  // Only partitions in the request's share (ScanRequest::partition_stride).
+  auto in_share = [&](TimestampNs pstart) {
+    return InPartitionShare(PartitionIndex(pstart, partition_duration), req.partition_stride,
+                            req.partition_phase);
+  };
   std::set<TimestampNs> partitions;
   std::map<TimestampNs, std::vector<const SegmentHandle*>> segs_by_partition;
   for (const auto& h : version->segments) {
     if (h->meta.database_id == db_id && h->meta.max_time >= req.min_time &&
-        h->meta.min_time <= req.max_time) {
+        h->meta.min_time <= req.max_time && in_share(h->meta.partition_start)) {
       segs_by_partition[h->meta.partition_start].push_back(h.get());  // in seq order
       partitions.insert(h->meta.partition_start);
     }
   }
-  uint32_t max_id = 0;
-  for (const Selected& s : selected) max_id = std::max(max_id, s.id);
+  const uint32_t max_id = series.ids.back();  // ascending
   std::vector<int32_t> selected_of(static_cast<size_t>(max_id) + 1, -1);
   for (size_t k = 0; k < selected.size(); ++k)
     selected_of[selected[k].id] = static_cast<int32_t>(k);
@@ -207,6 +198,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
     if (imm_count > 0 && total > imm_count) SortAndDedupRows(s.mem.get());
     for (TimestampNs t : s.mem->times) {
       const TimestampNs p = SafePartitionStart(t, partition_duration);
+      if (!in_share(p)) continue;
       partitions.insert(p);
       auto& list = mem_partitions[p];
       if (list.empty() || list.back() != k) list.push_back(k);
@@ -259,7 +251,8 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
 
       // Reused across batches: clearing keeps the vectors' capacity.
       out.series_id = s.id;
-      out.tags = s.tags;
+      out.partition = PartitionIndex(pstart, partition_duration);
+      out.tags = series.tags(k);
       out.bucket_starts.clear();
       out.columns.resize(field_ids.size());
       for (size_t i = 0; i < field_ids.size(); ++i) {
@@ -317,7 +310,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
           Accumulate(rows, width, &out);
           return absl::OkStatus();
         };
-        const auto [rb, re] = SeriesRows(table, s.id);
+        const auto [rb, re] = SeriesRows(table, s.id, &tables[part_segs[0].first].cursor);
         TimestampNs next = lo;  // everything before `next` is accounted for
         for (size_t r = rb; r < re; ++r) {
           const TimestampNs start = table.columns[1].ints[r];
@@ -354,17 +347,7 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
         AddRange(&from_raw, lo, hi);
         Accumulate(rows, width, &out);
       }
-      if (!out.bucket_starts.empty()) {
-        if (s.tags.empty()) {
-          Selected& mutable_s = selected[k];
-          BR_RETURN_IF_ERROR(catalog_.Read(req.database, [&](const DatabaseCatalog& db) {
-            if (mutable_s.id < db.series_count()) mutable_s.tags = db.SeriesTags(mutable_s.id);
-            return absl::OkStatus();
-          }));
-          out.tags = mutable_s.tags;
-        }
-        BR_RETURN_IF_ERROR(sink(out));
-      }
+      if (!out.bucket_starts.empty()) BR_RETURN_IF_ERROR(sink(out));
     }
   }
   rep->from_rollups = Normalize(std::move(from_rollups));

@@ -568,8 +568,8 @@ class TopState final : public AggState {
     std::string key;
     for (const std::string& k : tag_args_) {
       std::string value;
-      for (const Tag& t : src.tags) {
-        if (t.key == k) value = t.value;
+      for (const TagView& t : src.tags) {
+        if (t.key == k) value = std::string(t.value);
       }
       key += value;
       key.push_back('\0');

@@ -30,7 +30,7 @@ inline constexpr uint64_t kNoSeries = std::numeric_limits<uint64_t>::max();
 struct RowSource {
   uint32_t sid = 0;                 // engine series id (tie-break between equal points)
   uint64_t series_ref = kNoSeries;  // the executor's handle to the series' tags
-  std::span<const Tag> tags;        // the series' tags (top/bottom tag arguments)
+  std::span<const TagView> tags;    // the series' tags (top/bottom tag arguments)
 };
 
 // One output of an aggregate for a cell.

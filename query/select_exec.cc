@@ -47,9 +47,9 @@ constexpr uint32_t kDenseSeriesIds = 16u << 20;
 // Which half of the series a series belongs to: a hash of its tag values (their lengths
 // and last eight bytes, where ids differ), a pure function of the tags, so the split is
 // the same in every run whatever the thread count.
-int ShardOf(std::span<const Tag> tags) {
+int ShardOf(std::span<const TagView> tags) {
   uint64_t h = 0x2545F4914F6CDD1DULL;
-  for (const Tag& t : tags) {
+  for (const TagView& t : tags) {
     uint64_t tail = 0;
     const size_t n = std::min<size_t>(t.value.size(), 8);
     std::memcpy(&tail, t.value.data() + t.value.size() - n, n);
@@ -59,11 +59,26 @@ int ShardOf(std::span<const Tag> tags) {
   return static_cast<int>(h >> 63);
 }
 
+// The value of tag `key`, or null when absent.
+const std::string_view* FindTag(std::span<const TagView> tags, std::string_view key) {
+  for (const TagView& t : tags) {
+    if (t.key == key) return &t.value;
+  }
+  return nullptr;
+}
+
 const std::string* FindTag(std::span<const Tag> tags, std::string_view key) {
   for (const Tag& t : tags) {
     if (t.key == key) return &t.value;
   }
   return nullptr;
+}
+
+std::vector<TagView> ViewsOf(std::span<const Tag> tags) {
+  std::vector<TagView> v;
+  v.reserve(tags.size());
+  for (const Tag& t : tags) v.push_back(TagView{t.key, t.value});
+  return v;
 }
 
 std::string TimeText(TimestampNs t) {
@@ -94,6 +109,7 @@ int StorageClass(FieldType t) {
 struct MemSeries {
   std::string name;
   std::vector<Tag> tags;
+  std::vector<TagView> views;  // of `tags`
   size_t begin = 0;
   size_t end = 0;
 };
@@ -238,6 +254,8 @@ absl::StatusOr<std::shared_ptr<const MemSource>> Materialize(std::vector<ResultS
     m.end = data.times.size();
     mem->series.push_back(std::move(m));
   }
+  // Views last: the series (and their tag strings) no longer move.
+  for (MemSeries& m : mem->series) m.views = ViewsOf(m.tags);
   return std::shared_ptr<const MemSource>(std::move(mem));
 }
 
@@ -262,11 +280,11 @@ class MemMatcher {
     }
     return absl::OkStatus();
   }
-  bool Matches(std::span<const Tag> tags) const {
+  bool Matches(std::span<const TagView> tags) const {
     for (size_t i = 0; i < matchers_.size(); ++i) {
       const TagMatcher& m = matchers_[i];
-      const std::string* v = FindTag(tags, m.key);
-      const std::string value = v == nullptr ? std::string() : *v;
+      const std::string_view* v = FindTag(tags, m.key);
+      const std::string value = v == nullptr ? std::string() : std::string(*v);
       bool ok = false;
       switch (m.op) {
         case TagMatcher::Op::kEqual:
@@ -308,10 +326,10 @@ struct ResolvedSource {
 
 // Names are tags (strings; a missing tag is the empty string, as InfluxDB compares).
 struct TagEnv {
-  std::span<const Tag> tags;
+  std::span<const TagView> tags;
   ResultValue Var(const Expr& e) const {
-    const std::string* v = FindTag(tags, e.As<VarRef>()->name);
-    return ResultValue::String(v == nullptr ? std::string() : *v);
+    const std::string_view* v = FindTag(tags, e.As<VarRef>()->name);
+    return ResultValue::String(v == nullptr ? std::string() : std::string(*v));
   }
   ResultValue Call(const Expr&) const { return ResultValue(); }
 };
@@ -321,15 +339,15 @@ struct RowEnv {
   const ScanBatch* batch;
   size_t row;
   const absl::flat_hash_map<std::string, int>* field_index;
-  std::span<const Tag> tags;
+  std::span<const TagView> tags;
   ResultValue Var(const Expr& e) const {
     const VarRef& v = *e.As<VarRef>();
     if (v.type != VarType::kTag) {
       auto it = field_index->find(v.name);
       if (it != field_index->end()) return ColumnValue(batch->columns[it->second], row);
     }
-    const std::string* t = FindTag(tags, v.name);
-    return ResultValue::String(t == nullptr ? std::string() : *t);
+    const std::string_view* t = FindTag(tags, v.name);
+    return ResultValue::String(t == nullptr ? std::string() : std::string(*t));
   }
   ResultValue Call(const Expr&) const { return ResultValue(); }
 };
@@ -342,7 +360,10 @@ struct SeriesEntry {
   uint32_t sid = 0;
   uint32_t group = 0;
   uint32_t fixed_cell = kNoIndex;  // without GROUP BY time: the group's only cell
-  std::vector<Tag> tags;           // kept when the plan reads them at output
+  // Kept when the plan reads them at output (batch tags live only during the sink call).
+  // The views stay valid when the entry moves: they point into the vector's heap buffer.
+  std::vector<Tag> tags;
+  std::vector<TagView> views;  // of tags
 };
 
 // Append-only storage for group keys: one allocation per 64 KiB instead of one per group
@@ -442,8 +463,18 @@ struct Shard {
   std::vector<std::string> strings;
   absl::flat_hash_set<std::string> tag_keys;
   ScanBatch filtered;
-  std::vector<Tag> scratch_tags;
+  std::vector<TagView> scratch_tags;
   std::string scratch_key;
+  // GROUP BY tags: groups by the addresses and sizes of the series' value strings. Values
+  // come from the catalog's interned strings (or a subquery's), which do not change or
+  // move during the scan, so the same address means the same value: most series find
+  // their group without building and hashing the text key.
+  absl::flat_hash_map<std::string, uint32_t> group_by_addr;
+  std::string scratch_addr;
+  absl::flat_hash_map<std::pair<const char*, size_t>, uint32_t> group_by_ptr;  // one key
+  std::string last_addr;  // the last series' address key (or pointer) and its group
+  std::pair<const char*, size_t> last_ptr{nullptr, 0};
+  uint32_t last_group = kNoIndex;
   size_t fixed_bytes = 0;  // groups, strings and series tags held, counted as they come
   uint32_t last_sid = kNoIndex;
   uint32_t last_series = kNoIndex;
@@ -634,16 +665,18 @@ class SourceRun {
     req.tag_matchers = where_.tag_matchers;
     req.fields = plan_.scan_fields;
     if (shard >= 0) {
-      req.series_filter = [this, shard](std::span<const Tag> tags) {
-        return ShardOf(tags) == shard && SeriesMatches(tags);
-      };
-    } else if (where_.series_condition) {
-      req.series_filter = [this](std::span<const Tag> tags) { return SeriesMatches(tags); };
+      // Halves are alternate time partitions: the two threads read disjoint files, and
+      // each series' tags are resolved only by the halves it has rows in.
+      req.partition_stride = kShards;
+      req.partition_phase = static_cast<uint32_t>(shard);
+    }
+    if (where_.series_condition) {
+      req.series_filter = [this](std::span<const TagView> tags) { return SeriesMatches(tags); };
     }
     return req;
   }
 
-  bool SeriesMatches(std::span<const Tag> tags) const {
+  bool SeriesMatches(std::span<const TagView> tags) const {
     if (!where_.series_condition) return true;
     absl::StatusOr<ResultValue> v = Evaluate(*where_.series_condition, TagEnv{tags}, &regexes_);
     return v.ok() && Truthy(*v);
@@ -664,30 +697,26 @@ class SourceRun {
     return ctx_->db()->Scan(req, [&](const ScanBatch& b) { return AddBatch(shard, b); });
   }
 
-  // One thread: one engine call feeds both halves, each batch going to its half's state.
-  // Each half still sees its series in the order a call of its own would give (series id
-  // order, per partition for rollups), so results equal those of two threads.
+  // One thread: one engine call feeds both halves, each batch going to its half's state
+  // by its partition. Each half still sees its batches in the order a call of its own
+  // would give (series id order, per partition for rollups), so results equal those of
+  // two threads.
   absl::Status ScanBothHalves() {
     ScanRequest req = Request(-1);
-    uint32_t last_sid = kNoIndex;
-    int last_shard = 0;
-    auto shard_of = [&](uint32_t sid, std::span<const Tag> tags) {
-      if (sid != last_sid) {
-        last_sid = sid;
-        last_shard = ShardOf(tags);
-      }
-      return last_shard;
+    // The half of a batch: its partition's, as a partition share of two would read it.
+    auto shard_of = [](int64_t partition) {
+      return InPartitionShare(partition, kShards, 0) ? 0 : 1;
     };
     if (use_rollups_) {
       RollupRequest r;
       r.scan = std::move(req);
       r.level = Level();
       return ctx_->db()->ScanRollups(
-          r, [&](const RollupBatch& b) { return AddRollupBatch(shard_of(b.series_id, b.tags), b); },
+          r, [&](const RollupBatch& b) { return AddRollupBatch(shard_of(b.partition), b); },
           &shards_[0]->report);
     }
-    return ctx_->db()->Scan(
-        req, [&](const ScanBatch& b) { return AddBatch(shard_of(b.series_id, b.tags), b); });
+    return ctx_->db()->Scan(req,
+                            [&](const ScanBatch& b) { return AddBatch(shard_of(b.partition), b); });
   }
 
   absl::Status ScanMem(int shard) {
@@ -710,7 +739,7 @@ class SourceRun {
     for (uint32_t id = 0; id < source_.mem->series.size(); ++id) {
       const MemSeries& m = source_.mem->series[id];
       if (m.name != source_.name) continue;
-      if (ShardOf(m.tags) != shard || !mem_matcher_.Matches(m.tags) || !SeriesMatches(m.tags)) {
+      if (ShardOf(m.views) != shard || !mem_matcher_.Matches(m.views) || !SeriesMatches(m.views)) {
         continue;
       }
       const auto first = data.times.begin() + static_cast<std::ptrdiff_t>(m.begin);
@@ -720,7 +749,7 @@ class SourceRun {
       if (lo == hi) continue;
       const size_t b = lo - data.times.begin(), e = hi - data.times.begin();
       batch.series_id = id;
-      batch.tags = m.tags;
+      batch.tags = m.views;
       batch.times.assign(lo, hi);
       for (size_t k = 0; k < batch.columns.size(); ++k) {
         ScanColumn& col = batch.columns[k];
@@ -768,7 +797,7 @@ class SourceRun {
     return b;
   }
 
-  absl::StatusOr<uint32_t> GroupFor(Shard& sh, std::span<const Tag> tags) {
+  absl::StatusOr<uint32_t> GroupFor(Shard& sh, std::span<const TagView> tags) {
     const GroupingSpec& g = plan_.grouping;
     // The group key: key\0value\0 per GROUP BY tag, in key order, built in a reused
     // buffer; the group's tags are materialised only when the group is new.
@@ -780,12 +809,48 @@ class SourceRun {
       key.append(v);
       key.push_back('\0');
     };
-    std::vector<Tag>& gtags = sh.scratch_tags;
+    std::vector<TagView>& gtags = sh.scratch_tags;
     const bool simple = !g.all_tags && group_regexes_.empty();
+    std::string& addr = sh.scratch_addr;
+    addr.clear();
+    // One GROUP BY key (the usual case): the value's address and size, no allocation.
+    const bool one_key = simple && sorted_keys_.size() == 1;
+    std::pair<const char*, size_t> ptr{nullptr, 0};
+    if (one_key) {
+      const std::string_view* v = FindTag(tags, sorted_keys_[0]);
+      if (v != nullptr) ptr = {v->data(), v->size()};
+      if (sh.last_group != kNoIndex && ptr == sh.last_ptr) {
+        return CheckCurrency(sh, sh.last_group, tags);
+      }
+      auto it = sh.group_by_ptr.find(ptr);
+      if (it != sh.group_by_ptr.end()) {
+        sh.last_ptr = ptr;
+        sh.last_group = it->second;
+        return CheckCurrency(sh, it->second, tags);
+      }
+    } else if (simple) {
+      for (const std::string& k : sorted_keys_) {
+        const std::string_view* v = FindTag(tags, k);
+        const char* p = v == nullptr ? nullptr : v->data();
+        const size_t n = v == nullptr ? 0 : v->size();
+        addr.append(reinterpret_cast<const char*>(&p), sizeof p);
+        addr.append(reinterpret_cast<const char*>(&n), sizeof n);
+      }
+      // Consecutive series often share their group (the steps of one run).
+      if (sh.last_group != kNoIndex && addr == sh.last_addr) {
+        return CheckCurrency(sh, sh.last_group, tags);
+      }
+      auto it = sh.group_by_addr.find(addr);
+      if (it != sh.group_by_addr.end()) {
+        sh.last_addr = addr;
+        sh.last_group = it->second;
+        return CheckCurrency(sh, it->second, tags);
+      }
+    }
     if (simple) {
       for (const std::string& k : sorted_keys_) {
-        const std::string* v = FindTag(tags, k);
-        append(k, v == nullptr ? std::string_view() : std::string_view(*v));
+        const std::string_view* v = FindTag(tags, k);
+        append(k, v == nullptr ? std::string_view() : *v);
       }
     } else {
       gtags.clear();
@@ -793,13 +858,13 @@ class SourceRun {
         gtags.assign(tags.begin(), tags.end());
       } else {
         for (const std::string& k : g.keys) {
-          const std::string* v = FindTag(tags, k);
-          gtags.push_back(Tag{k, v == nullptr ? std::string() : *v});
+          const std::string_view* v = FindTag(tags, k);
+          gtags.push_back(TagView{k, v == nullptr ? std::string_view() : *v});
         }
-        for (const Tag& t : tags) {
+        for (const TagView& t : tags) {
           if (std::find(g.keys.begin(), g.keys.end(), t.key) != g.keys.end()) continue;
           for (const std::regex& re : group_regexes_) {
-            if (std::regex_search(t.key, re)) {
+            if (std::regex_search(t.key.begin(), t.key.end(), re)) {
               gtags.push_back(t);
               break;
             }
@@ -807,7 +872,7 @@ class SourceRun {
         }
         std::sort(gtags.begin(), gtags.end());
       }
-      for (const Tag& t : gtags) append(t.key, t.value);
+      for (const TagView& t : gtags) append(t.key, t.value);
     }
     uint32_t gi;
     auto it = sh.group_index.find(key);
@@ -819,9 +884,24 @@ class SourceRun {
       sh.group_index.emplace(saved, gi);
       sh.groups.push_back(GroupEntry{saved, {}});
     }
+    if (one_key) {
+      sh.last_ptr = ptr;
+      sh.last_group = gi;
+      sh.group_by_ptr.emplace(ptr, gi);
+      sh.fixed_bytes += 32;
+    } else if (simple) {
+      sh.last_addr = addr;
+      sh.last_group = gi;
+      sh.group_by_addr.emplace(addr, gi);
+      sh.fixed_bytes += addr.size() + 48;
+    }
+    return CheckCurrency(sh, gi, tags);
+  }
+
+  absl::StatusOr<uint32_t> CheckCurrency(Shard& sh, uint32_t gi, std::span<const TagView> tags) {
     if (check_currency_) {
-      const std::string* cur = FindTag(tags, "currency");
-      if (cur != nullptr) BR_RETURN_IF_ERROR(NoteCurrency(&sh.groups[gi], *cur));
+      const std::string_view* cur = FindTag(tags, "currency");
+      if (cur != nullptr) BR_RETURN_IF_ERROR(NoteCurrency(&sh.groups[gi], std::string(*cur)));
     }
     return gi;
   }
@@ -840,7 +920,7 @@ class SourceRun {
         source_.name, ": add currency to GROUP BY, or select one with WHERE currency = '", a, "'"));
   }
 
-  absl::StatusOr<uint32_t> SeriesFor(int shard, uint32_t sid, std::span<const Tag> tags) {
+  absl::StatusOr<uint32_t> SeriesFor(int shard, uint32_t sid, std::span<const TagView> tags) {
     Shard& sh = *shards_[shard];
     if (sh.last_sid == sid && sh.last_series != kNoIndex) return sh.last_series;
     // Engine series ids are small and dense: index a vector by them, a hash map beyond.
@@ -858,12 +938,15 @@ class SourceRun {
       e.sid = sid;
       BR_ASSIGN_OR_RETURN(e.group, GroupFor(sh, tags));
       if (need_tags_) {
-        e.tags.assign(tags.begin(), tags.end());
-        for (const Tag& t : tags) sh.fixed_bytes += sizeof(Tag) + t.key.size() + t.value.size();
+        for (const TagView& t : tags) {
+          e.tags.push_back(Tag{std::string(t.key), std::string(t.value)});
+          sh.fixed_bytes += sizeof(Tag) + sizeof(TagView) + t.key.size() + t.value.size();
+        }
+        e.views = ViewsOf(e.tags);
       }
       if (collect_keys_) {
-        for (const Tag& t : tags) {
-          if (!sh.tag_keys.contains(t.key)) sh.tag_keys.insert(t.key);
+        for (const TagView& t : tags) {
+          sh.tag_keys.insert(std::string(t.key));
         }
       }
       *slot = static_cast<uint32_t>(sh.series.size());
@@ -904,7 +987,7 @@ class SourceRun {
     return e.fixed_cell;
   }
 
-  absl::Status FilterRows(const ScanBatch& in, std::span<const Tag> tags, ScanBatch* out) {
+  absl::Status FilterRows(const ScanBatch& in, std::span<const TagView> tags, ScanBatch* out) {
     std::vector<uint8_t> keep(in.rows(), 0);
     for (size_t r = 0; r < in.rows(); ++r) {
       BR_ASSIGN_OR_RETURN(ResultValue v, Evaluate(*where_.row_condition,
@@ -912,7 +995,7 @@ class SourceRun {
       keep[r] = Truthy(v) ? 1 : 0;
     }
     out->series_id = in.series_id;
-    out->tags = in.tags;
+    out->tags = tags;
     out->times.clear();
     out->columns.resize(in.columns.size());
     for (size_t r = 0; r < in.rows(); ++r) {
@@ -1182,14 +1265,14 @@ class SourceRun {
   struct AggEnv {
     std::span<const ResultValue> values;
     const SelectPlan* plan;
-    std::span<const Tag> tags;
+    std::span<const TagView> tags;
     ResultValue Call(const Expr& e) const {
       auto it = plan->agg_of_call.find(&e);
       return it == plan->agg_of_call.end() ? ResultValue() : values[it->second];
     }
     ResultValue Var(const Expr& e) const {
-      const std::string* v = FindTag(tags, e.As<VarRef>()->name);
-      return v == nullptr ? ResultValue() : ResultValue::String(*v);
+      const std::string_view* v = FindTag(tags, e.As<VarRef>()->name);
+      return v == nullptr ? ResultValue() : ResultValue::String(std::string(*v));
     }
   };
 
@@ -1197,8 +1280,7 @@ class SourceRun {
   absl::Status AggregateRow(TimestampNs time, std::span<const ResultValue> values,
                             const AggPoint* point, OutSeries* out) {
     const SeriesEntry* se = point == nullptr ? nullptr : SeriesOf(point->series_ref);
-    const std::span<const Tag> tags =
-        se == nullptr ? std::span<const Tag>() : std::span<const Tag>(se->tags);
+    const std::span<const TagView> tags = se == nullptr ? std::span<const TagView>() : se->views;
     const AggEnv env{values, &plan_, tags};
     std::vector<ResultValue> row;
     row.reserve(plan_.columns.size() + 1);
@@ -1214,8 +1296,8 @@ class SourceRun {
                             : ResultValue());
           break;
         case SelectColumn::Kind::kTag: {
-          const std::string* v = FindTag(tags, c.key);
-          row.push_back(v == nullptr ? ResultValue() : ResultValue::String(*v));
+          const std::string_view* v = FindTag(tags, c.key);
+          row.push_back(v == nullptr ? ResultValue() : ResultValue::String(std::string(*v)));
           break;
         }
         default: {
@@ -1556,15 +1638,15 @@ class SourceRun {
     const RawCell* cells;
     const std::vector<std::string>* strings;
     const absl::flat_hash_map<std::string, int>* field_index;
-    std::span<const Tag> tags;
+    std::span<const TagView> tags;
     ResultValue Var(const Expr& e) const {
       const VarRef& v = *e.As<VarRef>();
       if (v.type != VarType::kTag) {
         auto it = field_index->find(v.name);
         if (it != field_index->end()) return CellValue(cells[it->second], *strings);
       }
-      const std::string* t = FindTag(tags, v.name);
-      return t == nullptr ? ResultValue() : ResultValue::String(*t);
+      const std::string_view* t = FindTag(tags, v.name);
+      return t == nullptr ? ResultValue() : ResultValue::String(std::string(*t));
     }
     ResultValue Call(const Expr&) const { return ResultValue(); }
   };
@@ -1648,8 +1730,8 @@ class SourceRun {
       for (size_t r : rows) {
         const RawRow& raw = m.rows[r];
         const SeriesEntry* se = SeriesOf(raw.series_ref);
-        const std::span<const Tag> tags =
-            se == nullptr ? std::span<const Tag>() : std::span<const Tag>(se->tags);
+        const std::span<const TagView> tags =
+            se == nullptr ? std::span<const TagView>() : se->views;
         const RawCell* cells = &m.raw_cells[raw.first_cell];
         std::vector<ResultValue> row;
         row.reserve(cols.size() + 1);
@@ -1657,8 +1739,8 @@ class SourceRun {
         for (const Col& c : cols) {
           if (c.column == nullptr || c.column->kind == SelectColumn::Kind::kTag) {
             const std::string& key = c.column == nullptr ? c.tag : c.column->key;
-            const std::string* v = FindTag(tags, key);
-            row.push_back(v == nullptr ? ResultValue() : ResultValue::String(*v));
+            const std::string_view* v = FindTag(tags, key);
+            row.push_back(v == nullptr ? ResultValue() : ResultValue::String(std::string(*v)));
           } else if (c.column->kind == SelectColumn::Kind::kField) {
             row.push_back(CellValue(cells[c.column->index], m.strings));
           } else {
@@ -1695,6 +1777,7 @@ class SourceRun {
   MemMatcher mem_matcher_;
   std::vector<uint8_t> output_fields_;
   bool need_tags_ = false;
+
   bool collect_keys_ = false;
   bool check_currency_ = false;
   bool use_rollups_ = false;
@@ -1763,7 +1846,7 @@ void SourceRun::Explain(std::vector<std::string>* lines, bool analyzed) {
     if (series.ok()) {
       size_t selected = 0;
       for (const SeriesInfo& s : *series) {
-        if (SeriesMatches(s.tags)) ++selected;
+        if (SeriesMatches(ViewsOf(s.tags))) ++selected;
       }
       add(StrCat("SERIES SELECTED: ", selected));
     }

@@ -6,10 +6,10 @@
 // matchers (the catalog selects series; a regex runs once per distinct tag value) and
 // residual conditions (per series once, or per row); plan against the source's fields;
 // scan — Db::ScanRollups when every aggregate can come from 1h/1d rollups, Db::Scan
-// otherwise — on two disjoint halves of the series (split by a hash of the tags) with
-// per-half state, merged in a fixed order so that results never depend on the thread
-// count; then build rows per group and bucket (fill, expressions), order, limit.
-// docs/query_execution.md describes the semantics.
+// otherwise — on two disjoint halves of the data (alternate time partitions; a subquery's
+// series by a hash of their tags) with per-half state, merged in a fixed order so that results
+// never depend on the thread count; then build rows per group and bucket (fill, expressions),
+// order, limit. docs/query_execution.md describes the semantics.
 
 #include <string>
 #include <vector>

@@ -122,8 +122,8 @@ absl::Status RunDemo(const DemoCommandOptions& options, std::FILE* out) {
         return absl::InternalError("field cost was not returned as money");
       }
       std::string run_id = "(no run_id)";
-      for (const Tag& tag : scan.tags) {
-        if (tag.key == "run_id") run_id = tag.value;
+      for (const TagView& tag : scan.tags) {
+        if (tag.key == "run_id") run_id = std::string(tag.value);
       }
       RunTotal& run = runs[run_id];
       const ScanColumn& cost = scan.columns[0];

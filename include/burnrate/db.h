@@ -169,6 +169,14 @@ class Db {
       std::string_view database, std::string_view measurement,
       const std::vector<TagMatcher>& matchers) = 0;
 
+  // The series of a measurement matching all matchers, with their tags as views (no
+  // copies): for callers that select series once and then scan subsets of them by id
+  // (ScanRequest::series_ids). kNotFound for an unknown database, kInvalidArgument for a
+  // bad regex; an unknown measurement gives an empty set.
+  [[nodiscard]] virtual absl::StatusOr<SeriesSet> ResolveSeries(
+      std::string_view database, std::string_view measurement,
+      const std::vector<TagMatcher>& matchers) = 0;
+
   // Streams the requested rows to sink; see ScanBatch for the order. kNotFound for an
   // unknown database, kInvalidArgument for a bad regex, kDataLoss for a corrupt file.
   [[nodiscard]] virtual absl::Status Scan(const ScanRequest& request, const ScanSink& sink) = 0;

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -32,10 +34,46 @@ struct ScanRequest {
   // All must hold (AND). Evaluated once per series, never per row.
   std::vector<TagMatcher> tag_matchers;
   // Optional further selection, called once per candidate series with its sorted tags.
-  std::function<bool(std::span<const Tag>)> series_filter;
+  std::function<bool(std::span<const TagView>)> series_filter;
+  // When set, the candidate series are these ids (ascending, e.g. from a SeriesSet that
+  // Db::ResolveSeries returned) instead of every series of the measurement: a caller that
+  // has resolved the series once reads subsets of them without the catalog walk. Ids of
+  // other measurements or unknown ids are skipped; tag_matchers and series_filter still
+  // apply.
+  std::optional<std::vector<uint32_t>> series_ids;
   // Fields to return, in this order; empty means every field of the measurement. A field
   // the measurement does not have is returned as an all-null column of type kFloat.
   std::vector<std::string> fields;
+  // A share of the time partitions, for callers that scan in parallel without reading a
+  // block twice: only partitions whose index (floor(partition start / partition duration),
+  // as ScanBatch::partition) is congruent to partition_phase modulo partition_stride are
+  // read. The default reads every partition.
+  uint32_t partition_stride = 1;
+  uint32_t partition_phase = 0;
+};
+
+// Whether partition index `partition` is in the share (stride, phase) of a ScanRequest.
+inline bool InPartitionShare(int64_t partition, uint32_t stride, uint32_t phase) {
+  if (stride <= 1) return true;
+  const int64_t m = partition % static_cast<int64_t>(stride);
+  return (m < 0 ? m + static_cast<int64_t>(stride) : m) == static_cast<int64_t>(phase);
+}
+
+// Series of one measurement resolved once against the catalog (Db::ResolveSeries): ids
+// ascending, each with its tags sorted by key as views into the catalog's interned
+// strings, which stay valid as long as the SeriesSet lives (even if the database is
+// dropped meanwhile). Immutable once returned; thread-safe.
+struct SeriesSet {
+  std::vector<uint32_t> ids;
+  std::vector<uint32_t> tag_begin;  // tags of series i: [tag_begin[i], tag_begin[i + 1])
+  std::vector<TagView> tag_views;
+  std::shared_ptr<const void> pin;  // keeps the strings alive
+
+  size_t size() const { return ids.size(); }
+  std::span<const TagView> tags(size_t i) const {
+    return std::span<const TagView>(tag_views.data() + tag_begin[i],
+                                    tag_begin[i + 1] - tag_begin[i]);
+  }
 };
 
 // A decoded column of a ScanBatch. Exactly one of the value vectors is used, by type:
@@ -58,7 +96,8 @@ struct ScanColumn {
 // bounded in size); batches of one series arrive in time order and series in id order.
 struct ScanBatch {
   uint32_t series_id = 0;
-  std::span<const Tag> tags;  // valid during the sink call
+  int64_t partition = 0;          // index of the rows' partition: floor(its start / its duration)
+  std::span<const TagView> tags;  // sorted by key; valid during the sink call
   std::vector<TimestampNs> times;
   std::vector<ScanColumn> columns;  // in ScanRequest::fields order
 
@@ -99,7 +138,8 @@ struct RollupColumn {
 // arrives in parts, one per partition: add them (counts and sums add, min/max combine).
 struct RollupBatch {
   uint32_t series_id = 0;
-  std::span<const Tag> tags;
+  int64_t partition = 0;          // index of the partition, as ScanBatch::partition
+  std::span<const TagView> tags;  // sorted by key; valid during the sink call
   std::vector<TimestampNs> bucket_starts;
   std::vector<RollupColumn> columns;  // in RollupRequest::fields order
 };

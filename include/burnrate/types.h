@@ -31,6 +31,15 @@ struct Tag {
   friend auto operator<=>(const Tag&, const Tag&) = default;
 };
 
+// A tag borrowed from the catalog: views into its interned strings. Scans and
+// Db::ResolveSeries hand these out instead of copies; each says how long they stay valid.
+struct TagView {
+  std::string_view key;
+  std::string_view value;
+  friend bool operator==(const TagView&, const TagView&) = default;
+  friend auto operator<=>(const TagView&, const TagView&) = default;
+};
+
 // A typed field value. Value type; thread-compatible.
 class FieldValue {
  public:

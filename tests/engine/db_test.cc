@@ -233,6 +233,44 @@ TEST_F(DbTest, TagMatchersSelectSeries) {
   EXPECT_EQ((*series)[0].tags[2].value, "TrainFlow/4");
 }
 
+TEST_F(DbTest, ResolveSeriesThenScanSubsetsById) {
+  WriteBatch b("db");
+  for (int run = 0; run < 20; ++run) AddCostPoint(&b, run, kT0, "1", 0.1);
+  ASSERT_OK(db_->Write(WriteOptions{}, b));
+  ASSERT_OK(db_->Flush());
+  auto set = db_->ResolveSeries("db", "cost",
+                                {{"run_id", TagMatcher::Op::kRegexMatch, "^TrainFlow/1[0-9]$"}});
+  ASSERT_OK(set);
+  ASSERT_EQ(set->size(), 10u);
+  std::vector<uint32_t> even;
+  for (size_t i = 0; i < set->size(); ++i) {
+    const auto tags = set->tags(i);
+    ASSERT_EQ(tags.size(), 3u);
+    EXPECT_EQ(tags[2].key, "run_id");
+    EXPECT_TRUE(tags[2].value.starts_with("TrainFlow/1"));
+    if (i % 2 == 0) even.push_back(set->ids[i]);
+  }
+  // The views stay valid while the set lives, even after the database is gone.
+  const std::string_view first = set->tags(0)[2].value;
+  ScanRequest r = CostScan();
+  r.fields = {"cost"};
+  r.series_ids = even;
+  std::vector<uint32_t> seen;
+  ASSERT_OK(db_->Scan(r, [&](const ScanBatch& batch) {
+    seen.push_back(batch.series_id);
+    return absl::OkStatus();
+  }));
+  EXPECT_EQ(seen, even);
+  r.series_ids = std::vector<uint32_t>{};
+  EXPECT_TRUE(Cells(r).empty());
+  EXPECT_THAT(db_->ResolveSeries("nope", "cost", {}), StatusIs(absl::StatusCode::kNotFound));
+  auto none = db_->ResolveSeries("db", "nothing", {});
+  ASSERT_OK(none);
+  EXPECT_EQ(none->size(), 0u);
+  ASSERT_OK(db_->DropDatabase("db"));
+  EXPECT_TRUE(first.starts_with("TrainFlow/1"));
+}
+
 TEST_F(DbTest, DropDatabaseRemovesDataForGood) {
   WriteBatch b("db");
   AddCostPoint(&b, 1, kT0, "1", 0.1);

@@ -13,6 +13,15 @@ namespace burnrate::testing {
 // One stored value, keyed for comparisons: (series tags as "k=v,k=v", time, field).
 using CellKey = std::tuple<std::string, TimestampNs, std::string>;
 
+inline std::string TagsKey(std::span<const TagView> tags) {
+  std::string s;
+  for (const TagView& t : tags) {
+    if (!s.empty()) s += ",";
+    s += std::string(t.key) + "=" + std::string(t.value);
+  }
+  return s;
+}
+
 inline std::string TagsKey(std::span<const Tag> tags) {
   std::string s;
   for (const Tag& t : tags) {

@@ -94,7 +94,7 @@ class ModelTest : public ::testing::TestWithParam<uint64_t> {
     r.fields = {"cost", "util", "n"};
     ASSERT_TRUE(db_->Scan(r,
                           [&](const ScanBatch& b) {
-                            const int s = std::stoi(b.tags[1].value.substr(1));
+                            const int s = std::stoi(std::string(b.tags[1].value.substr(1)));
                             for (size_t i = 0; i < b.rows(); ++i) {
                               const int minute = static_cast<int>((b.times[i] - kT0) / kMinute);
                               for (int f = 0; f < 3; ++f) {
@@ -137,7 +137,7 @@ class ModelTest : public ::testing::TestWithParam<uint64_t> {
       ASSERT_TRUE(db_->ScanRollups(
                          rr,
                          [&](const RollupBatch& b) {
-                           const int s = std::stoi(b.tags[1].value.substr(1));
+                           const int s = std::stoi(std::string(b.tags[1].value.substr(1)));
                            for (size_t i = 0; i < b.bucket_starts.size(); ++i) {
                              for (int f = 0; f < 3; ++f) {
                                const RollupColumn& c = b.columns[f];

@@ -354,7 +354,7 @@ inline std::map<DayKey, Amounts> DayTotalsFromDb(Db* db, const std::string& data
   req.fields = {"billed_cost", "effective_cost"};
   const absl::Status s = db->Scan(req, [&](const ScanBatch& b) -> absl::Status {
     std::string billing_account, account, currency;
-    for (const Tag& t : b.tags) {
+    for (const TagView& t : b.tags) {
       if (t.key == "billing_account") billing_account = t.value;
       if (t.key == "account") account = t.value;
       if (t.key == "currency") currency = t.value;
