@@ -281,7 +281,7 @@ struct AzureManifest {
   fs::path path;
   std::string export_name;
   std::string type;         // exportConfig.type: ActualCost, AmortizedCost, FocusCost, ...
-  std::string resource_id;  // the scope
+  std::string resource_id;  // the scope, e.g. /subscriptions/<id>, lowercased
   std::string run_id;
   std::string period;         // YYYY-MM of runInfo.startDate
   TimestampNs submitted = 0;  // runInfo.submittedTime; 0 when absent
@@ -323,7 +323,13 @@ absl::StatusOr<AzureManifest> ReadAzureManifest(const fs::path& path) {
   m.path = path;
   m.export_name = std::string(config->TextOf("exportName"));
   m.type = std::string(config->TextOf("type"));
-  m.resource_id = std::string(config->TextOf("resourceId"));
+  // The scope is the export's resource id without its exports/<name> part, lowercased, as
+  // Microsoft's FinOps hubs derive it.
+  m.resource_id = absl::AsciiStrToLower(std::string(config->TextOf("resourceId")));
+  if (const size_t at = m.resource_id.find("/providers/microsoft.costmanagement/exports/");
+      at != std::string::npos) {
+    m.resource_id.resize(at);
+  }
   if (m.type.empty()) return bad("exportConfig.type is missing");
   if (m.resource_id.empty()) return bad("exportConfig.resourceId is missing");
   m.run_id = std::string(run->TextOf("runId"));
@@ -459,8 +465,7 @@ void FindAzureDeliveries(const std::vector<fs::path>& files, const fs::path& roo
       out->push_back(std::move(bad));
       continue;
     }
-    runs[{absl::AsciiStrToLower(m->resource_id), absl::AsciiStrToLower(m->type), m->period}]
-        .push_back(std::move(*m));
+    runs[{m->resource_id, absl::AsciiStrToLower(m->type), m->period}].push_back(std::move(*m));
   }
   // Azure writes manifest.json after the blobs: a run folder (named by a GUID) holding data
   // but no manifest yet is still being delivered.

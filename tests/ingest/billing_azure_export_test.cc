@@ -29,7 +29,8 @@ using ::burnrate::billing_test::WriteFileOrDie;
 using ::testing::HasSubstr;
 using Action = WatchDecision::Action;
 
-constexpr char kScope[] = "/subscriptions/1caaa5a3-2b66-438e-8ab4-bce37d518c5d";
+constexpr char kScope[] = "/subscriptions/1CAAA5A3-2b66-438e-8ab4-bce37d518c5d";
+constexpr char kScopeLower[] = "/subscriptions/1caaa5a3-2b66-438e-8ab4-bce37d518c5d";
 constexpr char kRun1[] = "11111111-aaaa-4bbb-8ccc-000000000001";
 constexpr char kRun2[] = "22222222-aaaa-4bbb-8ccc-000000000002";
 
@@ -99,12 +100,13 @@ struct Blob {
 // and returns the run folder.
 std::string WriteRun(const std::string& root, const std::string& type, const std::string& run_id,
                      const std::string& submitted, const std::vector<Blob>& blobs,
-                     bool write_manifest = true) {
+                     bool write_manifest = true, std::string export_name = "") {
+  if (export_name.empty()) export_name = "daily-" + type;
   const std::string export_time =
       StrCat(submitted.substr(0, 4), submitted.substr(5, 2), submitted.substr(8, 2),
              submitted.substr(11, 2), submitted.substr(14, 2));
   const std::string prefix =
-      StrCat("exports/20230901-20230930/daily-", type, "/", export_time, "/", run_id);
+      StrCat("exports/20230901-20230930/", export_name, "/", export_time, "/", run_id);
   const std::string dir = StrCat(root, "/", prefix);
   std::string list;
   for (const Blob& b : blobs) {
@@ -120,9 +122,9 @@ std::string WriteRun(const std::string& root, const std::string& type, const std
         StrCat(dir, "/manifest.json"),
         StrCat(
             "{\"manifestVersion\": \"2024-04-01\", \"byteCount\": 0, \"blobCount\": ", blobs.size(),
-            ", \"dataRowCount\": 0,\n \"exportConfig\": {\"exportName\": \"daily-", type,
-            "\", \"resourceId\": \"", kScope, "/providers/Microsoft.CostManagement/exports/daily-",
-            type,
+            ", \"dataRowCount\": 0,\n \"exportConfig\": {\"exportName\": \"", export_name,
+            "\", \"resourceId\": \"", kScope, "/providers/Microsoft.CostManagement/exports/",
+            export_name,
             "\", \"dataVersion\": \"2021-10-01\", \"apiVersion\": \"2023-07-01-preview\", "
             "\"type\": \"",
             type,
@@ -176,9 +178,9 @@ class AzureExportTest : public ::testing::Test {
 };
 
 std::string PartitionKey(const std::string& provider, const std::string& type) {
-  return MakeBillingSourceKey(
-      provider, StrCat(kScope, "/providers/Microsoft.CostManagement/exports/daily-", type),
-      "2023-09", type == "ActualCost" ? "actualcost" : "amortizedcost");
+  // The scope is the export's resource id without its exports/<name> suffix, lowercased.
+  return MakeBillingSourceKey(provider, kScopeLower, "2023-09",
+                              type == "ActualCost" ? "actualcost" : "amortizedcost");
 }
 
 TEST_F(AzureExportTest, ImportsATwoBlobDeliveryAsOneSource) {
@@ -241,6 +243,24 @@ TEST_F(AzureExportTest, NewerRunReplacesTheOlderOne) {
   ASSERT_OK_AND_ASSIGN(s, ImportBillingPath(db_.get(), "billing", inbox(), ImportOptions{}));
   EXPECT_EQ(Totals().effective, want);
   EXPECT_THAT(s.notes, ::testing::Contains(HasSubstr("1 older run of the same partition")));
+}
+
+TEST_F(AzureExportTest, AnotherExportOfThePartitionReplacesToo) {
+  // Two exports of one scope, dataset and month would count every charge twice: the newest
+  // run of either is the partition's data.
+  const size_t n = actual_.rows.size();
+  WriteRun(inbox(), "ActualCost", kRun1, "2023-10-01T06:00:00Z",
+           {{"part_0_0001.csv", Csv(actual_, 0, n)}});
+  WriteRun(inbox(), "ActualCost", kRun2, "2023-10-03T06:00:00Z",
+           {{"part_0_0001.csv", Csv(actual_, 0, n - 2)}}, true, "monthly-close");
+  ASSERT_OK_AND_ASSIGN(const std::vector<BillingDelivery> found, FindBillingDeliveries(inbox()));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].id, "exports/20230901-20230930/monthly-close");
+  ASSERT_OK_AND_ASSIGN(const ImportSummary s,
+                       ImportBillingPath(db_.get(), "billing", inbox(), ImportOptions{}));
+  EXPECT_EQ(s.rows_imported, n - 2);
+  EXPECT_EQ(Totals().billed, CostOf(actual_, 0, n - 2));
+  EXPECT_THAT(SourceKeys(), ::testing::ElementsAre(PartitionKey("azure-actual", "ActualCost")));
 }
 
 TEST_F(AzureExportTest, WatchWaitsForEveryBlobInFull) {
