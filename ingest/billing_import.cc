@@ -396,7 +396,10 @@ BillingDelivery AzureDelivery(const AzureManifest& m, size_t older, const fs::pa
   // {export-name}/{export-time}/{guid}: the export folder holds every run of the partition.
   const fs::path export_dir = run_dir.parent_path().parent_path();
   d.id = Relative(IsUnder(export_dir, root) && export_dir != root ? export_dir : run_dir, root);
-  if (!AzureDatasetOf(m.type, &d.provider, &d.format, &d.azure_dataset)) {
+  if (absl::AsciiStrToLower(m.file_format) == "parquet") {
+    d.error = StrCat(m.path.string(), ": Parquet input is not supported yet: export ",
+                     m.export_name, " delivers Parquet; export CSV");
+  } else if (!AzureDatasetOf(m.type, &d.provider, &d.format, &d.azure_dataset)) {
     d.error = StrCat(m.path.string(), ": Azure export dataset ", m.type,
                      " is not cost details (ActualCost, AmortizedCost or FocusCost)");
   }

@@ -117,6 +117,8 @@ std::string WriteRun(const std::string& root, const std::string& type, const std
     StrAppend(&list, list.empty() ? "" : ",", "{\"blobName\": \"", prefix, "/", b.name,
               "\", \"byteCount\": ", b.data.size(), "}");
   }
+  const bool parquet = !blobs.empty() && blobs[0].name.ends_with(".parquet");
+  const std::string format = parquet ? "Parquet" : "Csv";
   if (write_manifest) {
     WriteFileOrDie(
         StrCat(dir, "/manifest.json"),
@@ -130,10 +132,12 @@ std::string WriteRun(const std::string& root, const std::string& type, const std
             type,
             "\", \"timeFrame\": \"MonthToDate\", \"granularity\": \"Daily\"},\n"
             " \"deliveryConfig\": {\"partitionData\": true, \"dataOverwriteBehavior\": "
-            "\"CreateNewReport\", \"fileFormat\": \"Csv\", \"containerUri\": \"/x\", "
+            "\"CreateNewReport\", \"fileFormat\": \"",
+            format,
+            "\", \"containerUri\": \"/x\", "
             "\"rootFolderPath\": \"exports\"},\n \"runInfo\": {\"executionType\": \"Scheduled\", "
             "\"submittedTime\": \"",
-            submitted, "\", \"runId\": \"", run_id,
+            submitted.substr(0, 19), ".1032074Z\", \"runId\": \"", run_id,
             "\", \"startDate\": \"2023-09-01T00:00:00\", \"endDate\": \"2023-09-30T00:00:00\"},\n"
             " \"blobs\": [",
             list, "]}\n"));
@@ -351,6 +355,7 @@ TEST_F(AzureExportTest, ParquetAndNonCostDatasetsAreClearErrors) {
   auto s = ImportBillingPath(db_.get(), "billing", inbox(), ImportOptions{});
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("Parquet input is not supported"));
+  EXPECT_THAT(s.status().message(), HasSubstr("manifest.json"));
 
   std::filesystem::remove_all(inbox());
   WriteRun(inbox(), "PriceSheet", kRun1, "2023-10-01T06:00:00Z",
