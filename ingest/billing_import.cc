@@ -7,8 +7,10 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -262,6 +264,240 @@ void AddCurDelivery(const CurManifest& m, const fs::path& manifest_path, const f
   out->push_back(std::move(d));
 }
 
+// "8-4-4-4-12" hexadecimal digits, the name of an Azure export run folder.
+bool IsGuid(std::string_view name) {
+  if (name.size() != 36) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? name[i] != '-' : !absl::ascii_isxdigit(static_cast<unsigned char>(name[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// An Azure Cost Management export manifest: one run of one export.
+struct AzureManifest {
+  fs::path path;
+  std::string export_name;
+  std::string type;         // exportConfig.type: ActualCost, AmortizedCost, FocusCost, ...
+  std::string resource_id;  // the scope, e.g. /subscriptions/<id>, lowercased
+  std::string run_id;
+  std::string period;         // YYYY-MM of runInfo.startDate
+  TimestampNs submitted = 0;  // runInfo.submittedTime; 0 when absent
+  std::string file_format;    // deliveryConfig.fileFormat
+  struct Blob {
+    std::string name;
+    std::optional<uint64_t> bytes;
+  };
+  std::vector<Blob> blobs;
+};
+
+// An Azure export manifest is "manifest.json" itself; AWS manifests are
+// "<report>-Manifest.json".
+bool IsAzureManifestName(std::string_view name) {
+  return name.size() == 13 && EndsWithLower(name, "manifest.json");
+}
+
+absl::StatusOr<AzureManifest> ReadAzureManifest(const fs::path& path) {
+  const std::string p = path.string();
+  BR_ASSIGN_OR_RETURN(const std::string text, ReadSmallFile(p));
+  absl::StatusOr<LooseValue> v = ParseLooseValue(text);
+  if (!v.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat(p, ": malformed Azure export manifest: ", v.status().message()));
+  }
+  auto bad = [&](std::string_view what) {
+    return absl::InvalidArgumentError(StrCat(p, ": malformed Azure export manifest: ", what));
+  };
+  if (v->kind != LooseValue::Kind::kObject) return bad("not a JSON object");
+  const LooseValue* config = v->Find("exportConfig");
+  const LooseValue* run = v->Find("runInfo");
+  const LooseValue* blobs = v->Find("blobs");
+  if (config == nullptr || config->kind != LooseValue::Kind::kObject) {
+    return bad("no exportConfig object");
+  }
+  if (run == nullptr || run->kind != LooseValue::Kind::kObject) return bad("no runInfo object");
+  if (blobs == nullptr || blobs->kind != LooseValue::Kind::kList) return bad("no blobs list");
+  AzureManifest m;
+  m.path = path;
+  m.export_name = std::string(config->TextOf("exportName"));
+  m.type = std::string(config->TextOf("type"));
+  // The scope is the export's resource id without its exports/<name> part, lowercased, as
+  // Microsoft's FinOps hubs derive it.
+  m.resource_id = absl::AsciiStrToLower(std::string(config->TextOf("resourceId")));
+  if (const size_t at = m.resource_id.find("/providers/microsoft.costmanagement/exports/");
+      at != std::string::npos) {
+    m.resource_id.resize(at);
+  }
+  if (m.type.empty()) return bad("exportConfig.type is missing");
+  if (m.resource_id.empty()) return bad("exportConfig.resourceId is missing");
+  m.run_id = std::string(run->TextOf("runId"));
+  const std::string_view start = run->TextOf("startDate");
+  absl::StatusOr<TimestampNs> start_time = ParseBillingTime(start);
+  if (!start_time.ok()) {
+    return bad(StrCat("runInfo.startDate \"", start, "\" is not a date"));
+  }
+  m.period = MonthOf(*start_time);
+  if (const std::string_view submitted = run->TextOf("submittedTime"); !submitted.empty()) {
+    absl::StatusOr<TimestampNs> t = ParseBillingTime(submitted);
+    if (!t.ok()) return bad(StrCat("runInfo.submittedTime \"", submitted, "\" is not a time"));
+    m.submitted = *t;
+  }
+  if (const LooseValue* delivery = v->Find("deliveryConfig"); delivery != nullptr) {
+    m.file_format = std::string(delivery->TextOf("fileFormat"));
+  }
+  for (const LooseValue& b : blobs->items) {
+    AzureManifest::Blob blob;
+    blob.name = std::string(b.TextOf("blobName"));
+    if (blob.name.empty()) return bad("a blob without blobName");
+    if (const std::string_view n = b.TextOf("byteCount"); !n.empty()) {
+      uint64_t bytes = 0;
+      for (const char c : n) {
+        if (c < '0' || c > '9' || bytes > UINT64_MAX / 10) {
+          return bad(StrCat("byteCount \"", n, "\" of ", blob.name, " is not a size"));
+        }
+        bytes = bytes * 10 + static_cast<uint64_t>(c - '0');
+      }
+      blob.bytes = bytes;
+    }
+    m.blobs.push_back(std::move(blob));
+  }
+  return m;
+}
+
+// The source key's provider part and the format of an Azure dataset type; false for
+// datasets that are not cost line items (price sheets, reservation details, ...).
+bool AzureDatasetOf(std::string_view type, std::string* provider, BillingFormat* format,
+                    AzureDataset* dataset) {
+  const std::string t = absl::AsciiStrToLower(std::string(type));
+  if (t == "actualcost" || t == "usage") {
+    *provider = "azure-actual";
+    *format = BillingFormat::kAzure;
+    *dataset = AzureDataset::kActual;
+  } else if (t == "amortizedcost") {
+    *provider = "azure-amortized";
+    *format = BillingFormat::kAzure;
+    *dataset = AzureDataset::kAmortized;
+  } else if (t == "focuscost") {
+    *provider = "focus-azure";
+    *format = BillingFormat::kFocus;
+    *dataset = AzureDataset::kAuto;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The delivery of the newest run of one partition; `older` are the partition's other runs.
+BillingDelivery AzureDelivery(const AzureManifest& m, size_t older, const fs::path& root) {
+  BillingDelivery d;
+  const fs::path run_dir = m.path.parent_path();
+  // {export-name}/{export-time}/{guid}: the export folder holds every run of the partition.
+  const fs::path export_dir = run_dir.parent_path().parent_path();
+  d.id = Relative(IsUnder(export_dir, root) && export_dir != root ? export_dir : run_dir, root);
+  if (absl::AsciiStrToLower(m.file_format) == "parquet") {
+    d.error = StrCat(m.path.string(), ": Parquet input is not supported yet: export ",
+                     m.export_name, " delivers Parquet; export CSV");
+  } else if (!AzureDatasetOf(m.type, &d.provider, &d.format, &d.azure_dataset)) {
+    d.error = StrCat(m.path.string(), ": Azure export dataset ", m.type,
+                     " is not cost details (ActualCost, AmortizedCost or FocusCost)");
+  }
+  d.billing_account = m.resource_id;
+  d.billing_period = m.period;
+  // The key names the partition, not the export: two exports of one scope, dataset and
+  // month replace each other, as Microsoft's FinOps hubs do.
+  d.export_name = absl::AsciiStrToLower(m.type);
+  d.fingerprint = StrCat("run=", m.run_id, ";");
+  AddFileFingerprint(m.path.string(), root, &d);
+  d.notes.push_back(StrCat("Azure export ", m.export_name, " (", m.type, ", ", m.resource_id, ", ",
+                           m.period, "), run ", m.run_id, " submitted ",
+                           m.submitted == 0 ? std::string("?") : FormatBillingTime(m.submitted)));
+  if (older > 0) {
+    d.notes.push_back(StrCat(older, " older run", older == 1 ? "" : "s",
+                             " of the same partition ignored (superseded)"));
+  }
+  size_t missing = 0;
+  std::string first_problem;
+  for (const AzureManifest::Blob& blob : m.blobs) {
+    const std::string file = ResolveReportKey(blob.name, run_dir, run_dir);
+    const FileStat st = StatFile(file);
+    std::string problem;
+    if (!st.exists) {
+      problem = StrCat(Relative(file, root), " missing");
+    } else if (blob.bytes && st.size != *blob.bytes) {
+      problem = StrCat(Relative(file, root), " has ", st.size, " of ", *blob.bytes, " bytes");
+    }
+    if (!problem.empty()) {
+      if (missing++ == 0) first_problem = std::move(problem);
+      continue;
+    }
+    d.files.push_back(file);
+    AddFileFingerprint(file, root, &d);
+  }
+  if (missing > 0) {
+    d.complete = false;
+    d.incomplete_reason = StrCat("run ", m.run_id, ": ", missing, " of ", m.blobs.size(),
+                                 " blobs not there in full yet (first: ", first_problem, ")");
+  }
+  if (m.blobs.empty()) d.notes.push_back("the manifest names no blobs");
+  return d;
+}
+
+// Finds the Azure export runs among files, adds one delivery per partition (its newest run)
+// to *out, and the folders of every run to *claimed.
+void FindAzureDeliveries(const std::vector<fs::path>& files, const fs::path& root,
+                         std::vector<BillingDelivery>* out, std::vector<fs::path>* claimed) {
+  // By partition: scope, dataset and month, case-insensitively.
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<AzureManifest>> runs;
+  for (const fs::path& f : files) {
+    if (!IsAzureManifestName(f.filename().string())) continue;
+    const fs::path dir = f.parent_path();
+    // AWS CUR keeps manifests in period folders (yyyymmdd-yyyymmdd) and their assemblies.
+    if (IsCurPeriodDirName(dir.filename().string()) ||
+        IsCurPeriodDirName(dir.parent_path().filename().string())) {
+      continue;
+    }
+    claimed->push_back(dir);
+    absl::StatusOr<AzureManifest> m = ReadAzureManifest(f);
+    if (!m.ok()) {
+      BillingDelivery bad;
+      bad.id = Relative(dir, root);
+      bad.error = std::string(m.status().message());
+      AddFileFingerprint(f.string(), root, &bad);
+      out->push_back(std::move(bad));
+      continue;
+    }
+    runs[{m->resource_id, absl::AsciiStrToLower(m->type), m->period}].push_back(std::move(*m));
+  }
+  // Azure writes manifest.json after the blobs: a run folder (named by a GUID) holding data
+  // but no manifest yet is still being delivered.
+  std::set<fs::path> waiting;
+  for (const fs::path& f : files) {
+    const fs::path dir = f.parent_path();
+    if (!IsDataFileName(f.filename().string()) || !IsGuid(dir.filename().string()) ||
+        IsCurPeriodDirName(dir.parent_path().filename().string()) || dir == root ||
+        std::find(claimed->begin(), claimed->end(), dir) != claimed->end() ||
+        !waiting.insert(dir).second) {
+      continue;
+    }
+    BillingDelivery d;
+    d.id = Relative(dir, root);
+    d.complete = false;
+    d.incomplete_reason = "Azure export run folder without its manifest.json yet";
+    AddFileFingerprint(f.string(), root, &d);
+    out->push_back(std::move(d));
+  }
+  claimed->insert(claimed->end(), waiting.begin(), waiting.end());
+  for (auto& [partition, list] : runs) {
+    // Newest submission last; the run id and path only make the order total.
+    std::sort(list.begin(), list.end(), [](const AzureManifest& a, const AzureManifest& b) {
+      return std::tie(a.submitted, a.run_id, a.path) < std::tie(b.submitted, b.run_id, b.path);
+    });
+    out->push_back(AzureDelivery(list.back(), list.size() - 1, root));
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -459,10 +695,13 @@ absl::StatusOr<std::vector<BillingDelivery>> FindBillingDeliveries(const std::st
                        [&](const fs::path& dir) { return IsUnder(p, dir); });
   };
 
+  // Azure Cost Management export runs.
+  FindAzureDeliveries(files, root, &out, &claimed);
+
   // AWS CUR report versions.
   for (const fs::path& f : files) {
     const std::string name = f.filename().string();
-    if (!EndsWithLower(name, "manifest.json")) continue;
+    if (!EndsWithLower(name, "manifest.json") || is_claimed(f)) continue;
     const fs::path dir = f.parent_path();
     const bool period_level = IsCurPeriodDirName(dir.filename().string());
     const bool assembly_level =
@@ -659,9 +898,13 @@ class DeliveryImporter {
     std::vector<std::string_view> header_views(header.begin(), header.end());
     MapperOptions mapper_options;
     mapper_options.file_name = input.name;
-    mapper_options.azure_dataset = options_.azure_dataset;
+    mapper_options.azure_dataset = options_.azure_dataset != AzureDataset::kAuto
+                                       ? options_.azure_dataset
+                                       : delivery_.azure_dataset;
+    const BillingFormat format =
+        options_.format != BillingFormat::kAuto ? options_.format : delivery_.format;
     BR_ASSIGN_OR_RETURN(std::unique_ptr<BillingRowMapper> mapper,
-                        NewBillingRowMapper(options_.format, header_views, mapper_options));
+                        NewBillingRowMapper(format, header_views, mapper_options));
     summary_.formats.push_back(std::string(BillingFormatName(mapper->format())));
     Log(StrCat(input.name, ": ", BillingFormatName(mapper->format()), ", ", header.size(),
                " columns"));
@@ -1004,6 +1247,7 @@ absl::StatusOr<ImportSummary> ImportBillingDelivery(Db* db, const std::string& d
     return absl::FailedPreconditionError(
         StrCat(delivery.id, " is incomplete: ", delivery.incomplete_reason));
   }
+  if (!delivery.error.empty()) return absl::InvalidArgumentError(delivery.error);
   std::vector<CsvInput> inputs;
   for (const std::string& file : delivery.files) {
     BR_ASSIGN_OR_RETURN(std::shared_ptr<RandomAccessBytes> bytes, OpenRandomAccessFile(file));

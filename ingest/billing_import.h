@@ -144,6 +144,13 @@ struct BillingDelivery {
   TimestampNs newest_mtime = 0;
   // Columns a CUR manifest lists; files lacking some are imported with a note.
   std::vector<std::string> manifest_columns;
+  // The format and Azure dataset a manifest states (kAuto: detected from each header).
+  // ImportOptions that are not kAuto take precedence.
+  BillingFormat format = BillingFormat::kAuto;
+  AzureDataset azure_dataset = AzureDataset::kAuto;
+  // Why the delivery cannot be imported at all (a malformed manifest, a dataset that is not
+  // cost data); ImportBillingDelivery fails with it (kInvalidArgument) instead of reading.
+  std::string error;
   // Observations worth logging.
   std::vector<std::string> notes;
 };
@@ -153,6 +160,11 @@ struct BillingDelivery {
 //   - AWS CUR report versions: <report>/<yyyymmdd-yyyymmdd>/<assemblyId>/<report>-<n>.csv.gz
 //     with <report>-Manifest.json in the period folder naming the current assembly's files
 //     (reportKeys); files of other assemblies are ignored;
+//   - Azure Cost Management export runs:
+//     {path}/{date-range}/{export-name}/{export-time}/{guid}/ with a manifest.json naming the
+//     run's blobs (and their sizes); runs are grouped by partition (scope, dataset, month)
+//     and only the newest run (runInfo.submittedTime) of each is a delivery, complete when
+//     every blob it lists is there with its byteCount;
 //   - AWS Data Exports periods: <export>/data/BILLING_PERIOD=YYYY-MM/ with, when a metadata
 //     folder exists, <export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json;
 //   - any other .csv, .csv.gz, .gz, .zip or .parquet file, as its own delivery.
