@@ -56,8 +56,6 @@ struct Model {
   }
 };
 
-std::string FieldName(int f) { return f == 0 ? "cost" : f == 1 ? "util" : "n"; }
-
 void AddValue(WriteBatch* b, int f, int64_t v) {
   if (f == 0) b->AddMoney("cost", Money::FromUnits(v));
   if (f == 1) b->AddFloat("util", static_cast<double>(v) / 4);
