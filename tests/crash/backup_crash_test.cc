@@ -141,7 +141,10 @@ TEST(BackupCrashTest, KilledBackupLeavesATargetThatRestoresConsistentlyOrIsRejec
   }
   std::printf("%d rounds: %d restored, %d rejected; %d backups finished\n", kRounds, restored,
               rejected, backups_done);
-  EXPECT_GT(restored, kRounds / 2);
+  // Coverage, not correctness: enough kills land after a finished backup that the restore
+  // checks above ran. Where kills land depends on timing (about half restore on an idle
+  // machine, 14 of 30 was seen under load), so the bar is well below that.
+  EXPECT_GE(restored, kRounds / 4);
   EXPECT_GT(backups_done, 0);
 }
 
