@@ -102,10 +102,13 @@ uint32_t WriteBatch::InternFieldName(std::string_view name) {
       if (field_names_[i] == name) return static_cast<uint32_t>(i);
     }
   }
-  auto [it, inserted] =
-      field_name_index_.try_emplace(std::string(name), static_cast<uint32_t>(field_names_.size()));
-  if (inserted) field_names_.emplace_back(name);
-  return it->second;
+  // Debian's Abseil hashes absl::string_view, which std::string_view does not convert to.
+  const absl::string_view key(name.data(), name.size());
+  if (auto it = field_name_index_.find(key); it != field_name_index_.end()) return it->second;
+  const auto id = static_cast<uint32_t>(field_names_.size());
+  field_name_index_.emplace(std::string(name), id);
+  field_names_.emplace_back(name);
+  return id;
 }
 
 void WriteBatch::RecordError(std::string message) {
@@ -256,6 +259,20 @@ absl::Status WriteBatch::Validate() const {
   std::vector<uint8_t> series_ok(series_.size(), 2);  // 2 = not checked yet
   std::vector<std::string> series_error(series_.size());
   std::vector<uint8_t> seen(field_names_.size(), 0);
+  // What depends on a field's name alone is checked once per name, not once per point.
+  struct NameInfo {
+    std::string error;  // CheckName's, then "reserved"; empty when the name is fine
+    bool money = false;
+  };
+  std::vector<NameInfo> name_info(field_names_.size());
+  for (size_t n = 0; n < field_names_.size(); ++n) {
+    const std::string& name = field_names_[n];
+    name_info[n].error = CheckName("field key", name);
+    if (name_info[n].error.empty() && name == "time") {
+      name_info[n].error = "field key 'time' is reserved";
+    }
+    name_info[n].money = IsMoneyFieldName(name);
+  }
   for (size_t i = 0; i < points_.size(); ++i) {
     const Point& p = points_[i];
     if (series_ok[p.series] == 2) {
@@ -282,15 +299,13 @@ absl::Status WriteBatch::Validate() const {
     for (uint32_t f = p.field_begin; f < p.field_end; ++f) {
       const Field& field = fields_[f];
       const std::string& name = field_names_[field.name];
+      const NameInfo& info = name_info[field.name];
       if (seen[field.name]) {
         return absl::InvalidArgumentError(StrCat("point ", i, ": field '", name, "' given twice"));
       }
       seen[field.name] = 1;
-      if (std::string e = CheckName("field key", name); !e.empty()) {
-        return absl::InvalidArgumentError(StrCat("point ", i, ": ", e));
-      }
-      if (name == "time") {
-        return absl::InvalidArgumentError(StrCat("point ", i, ": field key 'time' is reserved"));
+      if (!info.error.empty()) {
+        return absl::InvalidArgumentError(StrCat("point ", i, ": ", info.error));
       }
       if (field.type == FieldType::kFloat) {
         double d;
@@ -304,7 +319,7 @@ absl::Status WriteBatch::Validate() const {
         return absl::InvalidArgumentError(
             StrCat("point ", i, ": string field '", name, "' is longer than 64 KiB"));
       }
-      if (IsMoneyFieldName(name) && field.type != FieldType::kMoney) {
+      if (info.money && field.type != FieldType::kMoney) {
         return absl::InvalidArgumentError(StrCat("point ", i, ": field '", name,
                                                  "' holds money but was given as ",
                                                  FieldTypeName(field.type)));

@@ -300,27 +300,36 @@ absl::Status Catalog::ResolveLocked(DatabaseCatalog* db, const WriteBatch& batch
   const auto& fields = batch.fields();
   const auto& names = batch.field_names();
 
-  // Phase 1: decide every field's id or type without changing the catalog. Key: measurement
-  // (batch-local, by name) and field name index.
-  absl::flat_hash_map<std::string_view, int64_t> measurement_of;  // name -> catalog id or -1
-  absl::flat_hash_map<std::pair<std::string_view, uint32_t>, FieldType> batch_types;
+  // Phase 1: decide every field's id or type without changing the catalog. Each series
+  // gets a batch-local measurement number once, so the per-field key is two integers
+  // (local measurement, field name index) rather than a hashed name.
+  absl::flat_hash_map<std::string_view, uint32_t> local_of;
+  std::vector<int64_t> local_catalog_id;  // catalog id or -1
+  std::vector<uint32_t> series_local(series.size());
+  for (size_t s = 0; s < series.size(); ++s) {
+    auto [it, inserted] =
+        local_of.try_emplace(series[s].measurement, static_cast<uint32_t>(local_catalog_id.size()));
+    if (inserted) local_catalog_id.push_back(db->FindMeasurement(series[s].measurement));
+    series_local[s] = it->second;
+  }
+  absl::flat_hash_map<uint64_t, FieldType> batch_types;
   for (size_t i = 0; i < batch.points().size(); ++i) {
     const WriteBatch::Point& p = batch.points()[i];
-    const std::string& mname = series[p.series].measurement;
-    auto [mit, minserted] = measurement_of.try_emplace(mname, -1);
-    if (minserted) mit->second = db->FindMeasurement(mname);
+    const uint32_t local = series_local[p.series];
+    const int64_t catalog_m = local_catalog_id[local];
     for (uint32_t f = p.field_begin; f < p.field_end; ++f) {
       const WriteBatch::Field& field = fields[f];
       auto [bit, binserted] =
-          batch_types.try_emplace(std::make_pair(std::string_view(mname), field.name), field.type);
-      if (binserted && mit->second >= 0) {
-        const int64_t fid = db->FindField(static_cast<uint32_t>(mit->second), names[field.name]);
+          batch_types.try_emplace((uint64_t{local} << 32) | field.name, field.type);
+      if (binserted && catalog_m >= 0) {
+        const int64_t fid = db->FindField(static_cast<uint32_t>(catalog_m), names[field.name]);
         if (fid >= 0) bit->second = db->fields()[fid].type;
       }
       if (bit->second != field.type) {
-        return absl::InvalidArgumentError(StrCat(
-            "point ", i, ": field '", names[field.name], "' of measurement '", mname, "' is ",
-            FieldTypeName(field.type), " but was first written as ", FieldTypeName(bit->second)));
+        return absl::InvalidArgumentError(
+            StrCat("point ", i, ": field '", names[field.name], "' of measurement '",
+                   series[p.series].measurement, "' is ", FieldTypeName(field.type),
+                   " but was first written as ", FieldTypeName(bit->second)));
       }
     }
   }
@@ -335,12 +344,12 @@ absl::Status Catalog::ResolveLocked(DatabaseCatalog* db, const WriteBatch& batch
   }
   out->field_ids.resize(fields.size());
   out->field_types.resize(fields.size());
-  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint32_t> field_cache;
+  absl::flat_hash_map<uint64_t, uint32_t> field_cache;
   for (const WriteBatch::Point& p : batch.points()) {
     const uint32_t m = measurement_ids[p.series];
     for (uint32_t f = p.field_begin; f < p.field_end; ++f) {
       const WriteBatch::Field& field = fields[f];
-      auto [it, inserted] = field_cache.try_emplace(std::make_pair(m, field.name), 0);
+      auto [it, inserted] = field_cache.try_emplace((uint64_t{m} << 32) | field.name, 0);
       if (inserted) it->second = db->GetOrCreateField(m, names[field.name], field.type);
       out->field_ids[f] = it->second;
       out->field_types[f] = field.type;

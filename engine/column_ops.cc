@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <span>
+#include <utility>
 #include <vector>
 
 namespace burnrate {
@@ -87,46 +89,91 @@ bool StrictlyIncreasing(std::span<const int64_t> times) {
   return true;
 }
 
+namespace {
+
+constexpr uint32_t kNoRow = UINT32_MAX;
+
+// Replaces the values of `c` by those of rows `rows` (kNoRow: null), in that order. Each
+// source row appears at most once, so strings are moved, not copied.
+void GatherColumn(std::span<const uint32_t> rows, bool any_null, ScanColumn* c) {
+  const size_t m = rows.size();
+  switch (c->type) {
+    case FieldType::kFloat: {
+      std::vector<double> v(m);
+      for (size_t i = 0; i < m; ++i) v[i] = rows[i] == kNoRow ? 0.0 : c->floats[rows[i]];
+      c->floats = std::move(v);
+      break;
+    }
+    case FieldType::kString: {
+      std::vector<std::string> v(m);
+      for (size_t i = 0; i < m; ++i) {
+        if (rows[i] != kNoRow) v[i] = std::move(c->strings[rows[i]]);
+      }
+      c->strings = std::move(v);
+      break;
+    }
+    default: {
+      std::vector<int64_t> v(m);
+      for (size_t i = 0; i < m; ++i) v[i] = rows[i] == kNoRow ? 0 : c->ints[rows[i]];
+      c->ints = std::move(v);
+    }
+  }
+  if (any_null) {
+    c->valid.resize(m);
+    for (size_t i = 0; i < m; ++i) c->valid[i] = rows[i] != kNoRow;
+  } else {
+    c->valid.clear();
+  }
+}
+
+}  // namespace
+
 void SortAndDedupRows(ScanBatch* batch) {
   const size_t n = batch->times.size();
   if (StrictlyIncreasing(batch->times)) return;
-  std::vector<uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return batch->times[a] < batch->times[b]; });
-  ScanBatch out;
-  out.series_id = batch->series_id;
-  out.tags = batch->tags;
-  out.columns.resize(batch->columns.size());
-  for (size_t c = 0; c < batch->columns.size(); ++c) {
-    out.columns[c].name = batch->columns[c].name;
-    out.columns[c].type = batch->columns[c].type;
-  }
-  size_t i = 0;
-  while (i < n) {
-    size_t j = i;
-    const int64_t t = batch->times[order[i]];
-    while (j < n && batch->times[order[j]] == t) ++j;
-    out.times.push_back(t);
-    for (size_t c = 0; c < batch->columns.size(); ++c) {
-      const ScanColumn& col = batch->columns[c];
-      // The last row of the group (latest write) that has this field wins.
-      const ScanColumn* winner = nullptr;
-      size_t winner_row = 0;
-      for (size_t k = j; k > i; --k) {
-        if (col.IsValid(order[k - 1])) {
-          winner = &col;
-          winner_row = order[k - 1];
-          break;
-        }
-      }
-      AppendColumnRow(winner, winner_row, &out.columns[c]);
+  // Sorting (time, input row) pairs orders equal times by input row, as a stable sort of
+  // the rows would; runs that are already in order (the common case) cost one pass.
+  std::vector<std::pair<int64_t, uint32_t>> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = {batch->times[i], static_cast<uint32_t>(i)};
+  if (!std::is_sorted(order.begin(), order.end())) std::sort(order.begin(), order.end());
+
+  // Groups of equal times: [group_begin[g], group_begin[g + 1]) into `order`.
+  std::vector<uint32_t> group_begin;
+  group_begin.reserve(n + 1);
+  std::vector<int64_t> times;
+  times.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (i == 0 || order[i].first != order[i - 1].first) {
+      group_begin.push_back(static_cast<uint32_t>(i));
+      times.push_back(order[i].first);
     }
-    i = j;
   }
-  for (ScanColumn& c : out.columns) CompactValidity(&c);
-  batch->times = std::move(out.times);
-  batch->columns = std::move(out.columns);
+  const size_t m = times.size();
+  group_begin.push_back(static_cast<uint32_t>(n));
+
+  std::vector<uint32_t> rows(m);
+  for (ScanColumn& col : batch->columns) {
+    bool any_null = false;
+    if (col.valid.empty()) {
+      // Every row has the field: the group's last row wins.
+      for (size_t g = 0; g < m; ++g) rows[g] = order[group_begin[g + 1] - 1].second;
+    } else {
+      // The last row of the group (latest write) that has this field wins.
+      for (size_t g = 0; g < m; ++g) {
+        uint32_t winner = kNoRow;
+        for (uint32_t k = group_begin[g + 1]; k > group_begin[g]; --k) {
+          if (col.valid[order[k - 1].second] != 0) {
+            winner = order[k - 1].second;
+            break;
+          }
+        }
+        rows[g] = winner;
+        any_null |= winner == kNoRow;
+      }
+    }
+    GatherColumn(rows, any_null, &col);
+  }
+  batch->times = std::move(times);
 }
 
 }  // namespace burnrate

@@ -15,7 +15,8 @@
 namespace burnrate {
 
 // Rows of one series in arrival order, columnar: one column per field id the series has
-// been written with, validity always materialised (one byte per row).
+// been written with, validity as in ScanColumn (empty while every row is valid, which
+// saves a byte per value for series whose points always carry the field).
 struct MemSeries {
   std::vector<TimestampNs> times;
   std::vector<uint32_t> field_ids;  // parallel to columns

@@ -4,10 +4,10 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "burnrate/types.h"
 
@@ -97,11 +97,11 @@ class WriteBatch {
   std::string database_;
   std::string source_;
   std::vector<Series> series_;
-  std::unordered_map<std::string, SeriesRef> series_index_;
+  absl::flat_hash_map<std::string, SeriesRef> series_index_;  // looked up by string_view
   std::vector<Point> points_;
   std::vector<Field> fields_;
   std::vector<std::string> field_names_;
-  std::unordered_map<std::string, uint32_t> field_name_index_;
+  absl::flat_hash_map<std::string, uint32_t> field_name_index_;
   std::vector<std::string> strings_;
   std::string first_error_;  // "point N: reason", empty when none
 };
