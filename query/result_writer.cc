@@ -131,15 +131,6 @@ absl::StatusOr<EpochPrecision> ParseEpochPrecision(std::string_view text) {
       StrCat("invalid epoch '", text, "' (expected ns, u, µ, ms, s, m or h)"));
 }
 
-absl::Status QueryResult::status() const {
-  for (const StatementResult& r : results) {
-    if (!r.status.ok()) return r.status;
-  }
-  return absl::OkStatus();
-}
-
-namespace {
-
 int64_t EpochDivisor(EpochPrecision epoch) {
   switch (epoch) {
     case EpochPrecision::kMicroseconds:
@@ -156,6 +147,15 @@ int64_t EpochDivisor(EpochPrecision epoch) {
       return 1;
   }
 }
+
+absl::Status QueryResult::status() const {
+  for (const StatementResult& r : results) {
+    if (!r.status.ok()) return r.status;
+  }
+  return absl::OkStatus();
+}
+
+namespace {
 
 // ---------------------------------------------------------------------------------------
 // JSON

@@ -21,6 +21,7 @@
 #include "burnrate/db.h"
 #include "burnrate/options.h"
 #include "burnrate/query_result.h"
+#include "ingest/billing_literal.h"
 #include "query/format.h"
 #include "tools/http_client.h"
 
@@ -31,274 +32,37 @@ namespace burnrate {
 namespace {
 
 // ---------------------------------------------------------------------------------------
-// A small JSON reader for /query responses. Numbers keep their text, so exact decimals
-// (money) print exactly as the server wrote them.
+// /query responses, read with the loose JSON reader the billing importer uses: numbers keep
+// their text, so exact decimals (money) print exactly as the server wrote them.
 
-// A parsed JSON value. A value type.
-struct Json {
-  enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
-  Kind kind = Kind::kNull;
-  bool boolean = false;
-  std::string text;  // number text, or string value
-  std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;
+using Json = LooseValue;
 
-  const Json* Find(std::string_view key) const {
-    for (const auto& [k, v] : members) {
-      if (k == key) return &v;
-    }
-    return nullptr;
-  }
-  // The cell text of a value in a table: strings unquoted, null empty.
-  std::string Cell() const {
-    switch (kind) {
-      case Kind::kNull:
-        return "";
-      case Kind::kBool:
-        return boolean ? "true" : "false";
-      case Kind::kNumber:
-      case Kind::kString:
-        return text;
-      default:
-        return "(nested)";
-    }
-  }
-};
-
-// Parses one JSON document; errors name the byte offset. Not thread-safe.
-class JsonReader {
- public:
-  explicit JsonReader(std::string_view text) : s_(text) {}
-
-  absl::StatusOr<Json> ReadDocument() {
-    Json v;
-    if (!Value(&v, 0)) return Error();
-    Space();
-    if (pos_ != s_.size()) {
-      error_ = "unexpected text after the value";
-      return Error();
-    }
-    return v;
-  }
-
- private:
-  absl::Status Error() const {
+absl::StatusOr<Json> ReadJson(std::string_view body) {
+  absl::StatusOr<Json> doc = ParseLooseValue(body);
+  if (!doc.ok()) {
     return absl::DataLossError(
-        StrCat("cannot read the server's JSON response at byte ", pos_, ": ", error_));
+        StrCat("cannot read the server's JSON response: ", doc.status().message()));
   }
+  return doc;
+}
 
-  void Space() {
-    while (pos_ < s_.size() &&
-           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) {
-      ++pos_;
-    }
+bool IsTrue(const Json* v) {
+  return v != nullptr && v->kind == Json::Kind::kBool && v->text == "true";
+}
+
+// The cell text of a value in a table: strings unquoted, null empty.
+std::string Cell(const Json& v) {
+  switch (v.kind) {
+    case Json::Kind::kNull:
+      return "";
+    case Json::Kind::kBool:
+    case Json::Kind::kNumber:
+    case Json::Kind::kString:
+      return v.text;
+    default:
+      return "(nested)";
   }
-
-  bool Literal(std::string_view word) {
-    if (s_.substr(pos_, word.size()) != word) {
-      error_ = "unexpected character";
-      return false;
-    }
-    pos_ += word.size();
-    return true;
-  }
-
-  bool Value(Json* v, int depth) {
-    if (depth > 64) {
-      error_ = "nested too deeply";
-      return false;
-    }
-    Space();
-    if (pos_ >= s_.size()) {
-      error_ = "unexpected end";
-      return false;
-    }
-    const char c = s_[pos_];
-    if (c == '{') {
-      v->kind = Json::Kind::kObject;
-      ++pos_;
-      Space();
-      if (pos_ < s_.size() && s_[pos_] == '}') {
-        ++pos_;
-        return true;
-      }
-      for (;;) {
-        Space();
-        std::string key;
-        if (!String(&key)) return false;
-        Space();
-        if (pos_ >= s_.size() || s_[pos_] != ':') {
-          error_ = "expected ':'";
-          return false;
-        }
-        ++pos_;
-        Json member;
-        if (!Value(&member, depth + 1)) return false;
-        v->members.emplace_back(std::move(key), std::move(member));
-        Space();
-        if (pos_ < s_.size() && s_[pos_] == ',') {
-          ++pos_;
-          continue;
-        }
-        if (pos_ < s_.size() && s_[pos_] == '}') {
-          ++pos_;
-          return true;
-        }
-        error_ = "expected ',' or '}'";
-        return false;
-      }
-    }
-    if (c == '[') {
-      v->kind = Json::Kind::kArray;
-      ++pos_;
-      Space();
-      if (pos_ < s_.size() && s_[pos_] == ']') {
-        ++pos_;
-        return true;
-      }
-      for (;;) {
-        Json item;
-        if (!Value(&item, depth + 1)) return false;
-        v->items.push_back(std::move(item));
-        Space();
-        if (pos_ < s_.size() && s_[pos_] == ',') {
-          ++pos_;
-          continue;
-        }
-        if (pos_ < s_.size() && s_[pos_] == ']') {
-          ++pos_;
-          return true;
-        }
-        error_ = "expected ',' or ']'";
-        return false;
-      }
-    }
-    if (c == '"') {
-      v->kind = Json::Kind::kString;
-      return String(&v->text);
-    }
-    if (c == 't') {
-      v->kind = Json::Kind::kBool;
-      v->boolean = true;
-      return Literal("true");
-    }
-    if (c == 'f') {
-      v->kind = Json::Kind::kBool;
-      return Literal("false");
-    }
-    if (c == 'n') return Literal("null");
-    if (c == '-' || (c >= '0' && c <= '9')) {
-      const size_t start = pos_;
-      while (pos_ < s_.size() &&
-             (absl::ascii_isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '-' ||
-              s_[pos_] == '+' || s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) {
-        ++pos_;
-      }
-      v->kind = Json::Kind::kNumber;
-      v->text = std::string(s_.substr(start, pos_ - start));
-      return true;
-    }
-    error_ = "unexpected character";
-    return false;
-  }
-
-  static void AppendUtf8(std::string* out, uint32_t cp) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
-  bool Hex4(uint32_t* out) {
-    if (pos_ + 4 > s_.size()) {
-      error_ = "bad \\u escape";
-      return false;
-    }
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char h = s_[pos_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9') {
-        v |= static_cast<uint32_t>(h - '0');
-      } else if (h >= 'a' && h <= 'f') {
-        v |= static_cast<uint32_t>(h - 'a' + 10);
-      } else if (h >= 'A' && h <= 'F') {
-        v |= static_cast<uint32_t>(h - 'A' + 10);
-      } else {
-        error_ = "bad \\u escape";
-        return false;
-      }
-    }
-    *out = v;
-    return true;
-  }
-
-  bool String(std::string* out) {
-    if (pos_ >= s_.size() || s_[pos_] != '"') {
-      error_ = "expected a string";
-      return false;
-    }
-    ++pos_;
-    while (pos_ < s_.size()) {
-      const char c = s_[pos_++];
-      if (c == '"') return true;
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (pos_ >= s_.size()) break;
-      const char e = s_[pos_++];
-      switch (e) {
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'u': {
-          uint32_t cp = 0;
-          if (!Hex4(&cp)) return false;
-          if (cp >= 0xD800 && cp < 0xDC00 && s_.substr(pos_, 2) == "\\u") {
-            pos_ += 2;
-            uint32_t low = 0;
-            if (!Hex4(&low)) return false;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          }
-          AppendUtf8(out, cp);
-          break;
-        }
-        default:
-          out->push_back(e);
-      }
-    }
-    error_ = "unterminated string";
-    return false;
-  }
-
-  std::string_view s_;
-  size_t pos_ = 0;
-  std::string error_;
-};
+}
 
 // ---------------------------------------------------------------------------------------
 // Helpers (Debian's Abseil has its own string_view, so these stay in std::string_view)
@@ -330,23 +94,6 @@ std::string EpochParam(const std::string& precision) {
   return precision == "rfc3339" ? std::string() : precision;
 }
 
-int64_t EpochDivisor(EpochPrecision e) {
-  switch (e) {
-    case EpochPrecision::kMicroseconds:
-      return 1'000;
-    case EpochPrecision::kMilliseconds:
-      return 1'000'000;
-    case EpochPrecision::kSeconds:
-      return 1'000'000'000;
-    case EpochPrecision::kMinutes:
-      return 60'000'000'000;
-    case EpochPrecision::kHours:
-      return 3'600'000'000'000;
-    default:
-      return 1;
-  }
-}
-
 std::string CellText(const ResultValue& v, EpochPrecision epoch) {
   if (v.kind() == ResultValue::Kind::kNull) return "";
   if (v.kind() == ResultValue::Kind::kTime) {
@@ -370,22 +117,22 @@ void ReadStatement(const Json& r, std::vector<TextSeries>* table, QueryOutput* o
   if (const Json* series = r.Find("series")) {
     for (const Json& s : series->items) {
       TextSeries t;
-      if (const Json* n = s.Find("name")) t.name = n->Cell();
+      if (const Json* n = s.Find("name")) t.name = Cell(*n);
       if (const Json* tags = s.Find("tags")) {
-        for (const auto& [k, v] : tags->members) t.tags.emplace_back(k, v.Cell());
+        for (const auto& [k, v] : tags->members) t.tags.emplace_back(k, Cell(v));
       }
       if (const Json* cols = s.Find("columns")) {
-        for (const Json& c : cols->items) t.columns.push_back(c.Cell());
+        for (const Json& c : cols->items) t.columns.push_back(Cell(c));
       }
       if (const Json* values = s.Find("values")) {
         for (const Json& row : values->items) {
           std::vector<std::string> cells;
           cells.reserve(row.items.size());
-          for (const Json& c : row.items) cells.push_back(c.Cell());
+          for (const Json& c : row.items) cells.push_back(Cell(c));
           t.rows.push_back(std::move(cells));
         }
       }
-      if (const Json* p = s.Find("partial")) t.partial = p->boolean;
+      if (const Json* p = s.Find("partial")) t.partial = IsTrue(p);
       table->push_back(std::move(t));
     }
   }
@@ -393,12 +140,12 @@ void ReadStatement(const Json& r, std::vector<TextSeries>* table, QueryOutput* o
     for (const Json& m : messages->items) {
       const Json* level = m.Find("level");
       const Json* text = m.Find("text");
-      out->notes.push_back(StrCat(level ? level->Cell() : "info", ": ", text ? text->Cell() : ""));
+      out->notes.push_back(StrCat(level ? Cell(*level) : "info", ": ", text ? Cell(*text) : ""));
     }
   }
   const Json* partial = r.Find("partial");
-  AddPartialNote(partial != nullptr && partial->boolean, id, &out->notes);
-  if (const Json* e = r.Find("error")) out->errors.push_back(e->Cell());
+  AddPartialNote(IsTrue(partial), id, &out->notes);
+  if (const Json* e = r.Find("error")) out->errors.push_back(Cell(*e));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -458,10 +205,10 @@ class HttpBackend final : public QueryBackend {
  private:
   static absl::Status HttpError(const HttpClientResponse& response) {
     std::string message;
-    if (absl::StatusOr<Json> doc = JsonReader(response.body).ReadDocument(); doc.ok()) {
-      if (const Json* e = doc->Find("error")) message = e->Cell();
+    if (absl::StatusOr<Json> doc = ReadJson(response.body); doc.ok()) {
+      if (const Json* e = doc->Find("error")) message = Cell(*e);
       if (message.empty()) {
-        if (const Json* e = doc->Find("message")) message = e->Cell();
+        if (const Json* e = doc->Find("message")) message = Cell(*e);
       }
     } else if (absl::StartsWith(response.body, "error\n")) {
       message = response.body.substr(6);
@@ -742,9 +489,9 @@ absl::StatusOr<QueryOutputFormat> ParseQueryOutputFormat(std::string_view text) 
 
 absl::Status ReadQueryResponseJson(std::string_view body, std::vector<TextSeries>* table,
                                    QueryOutput* out) {
-  absl::StatusOr<Json> doc = JsonReader(body).ReadDocument();
+  absl::StatusOr<Json> doc = ReadJson(body);
   if (!doc.ok()) return doc.status();
-  if (const Json* e = doc->Find("error")) return absl::InvalidArgumentError(e->Cell());
+  if (const Json* e = doc->Find("error")) return absl::InvalidArgumentError(Cell(*e));
   if (const Json* results = doc->Find("results")) {
     for (const Json& r : results->items) ReadStatement(r, table, out);
   }

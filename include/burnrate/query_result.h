@@ -35,6 +35,9 @@ enum class EpochPrecision : uint8_t {
 // "h". kInvalidArgument for anything else.
 [[nodiscard]] absl::StatusOr<EpochPrecision> ParseEpochPrecision(std::string_view text);
 
+// Nanoseconds per unit of an epoch precision (1 for kNanoseconds and kRfc3339).
+int64_t EpochDivisor(EpochPrecision epoch);
+
 // What a statement needs on a database, for QueryOptions::authorize.
 enum class QueryAccess : uint8_t {
   kRead,   // SELECT, SHOW on a database
