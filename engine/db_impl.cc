@@ -1043,25 +1043,29 @@ absl::StatusOr<SeriesSet> DbImpl::ResolveSeries(std::string_view database,
   return std::move(sel.series);
 }
 
+absl::Status DbImpl::SnapshotForScan(const ScanRequest& request, ScanFields fields,
+                                     std::shared_ptr<const Version>* version,
+                                     std::shared_ptr<Memtable>* mem, std::shared_ptr<Memtable>* imm,
+                                     ScanSelection* sel) {
+  {
+    absl::MutexLock lock(&mu_);
+    *version = version_;
+    *mem = mem_;
+    *imm = imm_;
+  }
+  BR_ASSIGN_OR_RETURN(const uint32_t id, catalog_.DatabaseId(request.database));
+  BR_ASSIGN_OR_RETURN(const DatabaseOptions db_options, catalog_.Options(id));
+  SeriesCandidates candidates;
+  FindCandidates(**version, mem->get(), imm->get(), id, db_options.partition_duration_ns, request,
+                 &candidates);
+  return SelectForScan(catalog_, request, fields, &candidates, sel);
+}
+
 absl::Status DbImpl::Scan(const ScanRequest& request, const ScanSink& sink) {
   std::shared_ptr<const Version> version;
   std::shared_ptr<Memtable> mem, imm;
-  {
-    absl::MutexLock lock(&mu_);
-    version = version_;
-    mem = mem_;
-    imm = imm_;
-  }
   ScanSelection sel;
-  {
-    // Only series with rows in the range get their tags resolved.
-    BR_ASSIGN_OR_RETURN(const uint32_t id, catalog_.DatabaseId(request.database));
-    BR_ASSIGN_OR_RETURN(const DatabaseOptions db_options, catalog_.Options(id));
-    SeriesCandidates candidates;
-    FindCandidates(*version, mem.get(), imm.get(), id, db_options.partition_duration_ns, request,
-                   &candidates);
-    BR_RETURN_IF_ERROR(SelectForScan(catalog_, request, ScanFields::kAll, &candidates, &sel));
-  }
+  BR_RETURN_IF_ERROR(SnapshotForScan(request, ScanFields::kAll, &version, &mem, &imm, &sel));
   const SeriesSet& selected = sel.series;
   const std::vector<int64_t>& field_ids = sel.field_ids;
   const std::vector<std::string>& field_names = sel.field_names;

@@ -20,6 +20,9 @@
 
 namespace burnrate {
 
+struct ScanSelection;             // engine/scan_select.h
+enum class ScanFields : uint8_t;  // engine/scan_select.h
+
 // A live segment file. Shared by the versions that list it; when the last reference goes
 // and the file has been removed from the manifest, the file is deleted.
 // Thread-safe (immutable after construction but for `obsolete`).
@@ -122,6 +125,13 @@ class DbImpl : public Db {
   absl::Status Close() override;
 
  private:
+  // What a scan or rollup scan reads: the current version and memtables, and the series
+  // of `request` selected among those with rows in its time range (only they get tags).
+  absl::Status SnapshotForScan(const ScanRequest& request, ScanFields fields,
+                               std::shared_ptr<const Version>* version,
+                               std::shared_ptr<Memtable>* mem, std::shared_ptr<Memtable>* imm,
+                               ScanSelection* sel);
+
   enum class WriterKind { kBatch, kSync, kSwitch };
   struct Writer {
     WriterKind kind = WriterKind::kBatch;

@@ -112,22 +112,8 @@ absl::Status DbImpl::ScanRollups(const RollupRequest& request, const RollupSink&
   const int64_t width = RollupWidthNs(request.level);
   std::shared_ptr<const Version> version;
   std::shared_ptr<Memtable> mem, imm;
-  {
-    absl::MutexLock lock(&mu_);
-    version = version_;
-    mem = mem_;
-    imm = imm_;
-  }
   ScanSelection sel;
-  {
-    // Only series with rows in the range get their tags resolved.
-    BR_ASSIGN_OR_RETURN(const uint32_t id, catalog_.DatabaseId(req.database));
-    BR_ASSIGN_OR_RETURN(const DatabaseOptions db_options, catalog_.Options(id));
-    SeriesCandidates candidates;
-    FindCandidates(*version, mem.get(), imm.get(), id, db_options.partition_duration_ns, req,
-                   &candidates);
-    BR_RETURN_IF_ERROR(SelectForScan(catalog_, req, ScanFields::kRollup, &candidates, &sel));
-  }
+  BR_RETURN_IF_ERROR(SnapshotForScan(req, ScanFields::kRollup, &version, &mem, &imm, &sel));
   const SeriesSet& series = sel.series;
   const std::vector<int64_t>& field_ids = sel.field_ids;
   const std::vector<std::string>& field_names = sel.field_names;
