@@ -4,8 +4,6 @@
 #include <cstdlib>
 #include <system_error>
 
-#include "burnrate/money.h"
-
 namespace burnrate {
 namespace {
 
@@ -83,8 +81,6 @@ std::string FormatFloatJson(double v) {
   if (n >= 4 && s[n - 4] == 'e' && s[n - 3] == '-' && s[n - 2] == '0') s.erase(n - 2, 1);
   return s;
 }
-
-std::string FormatDecimalUnits(__int128 units) { return MoneyUnitsToString(units); }
 
 std::string FormatRfc3339Nano(TimestampNs ns, int32_t utc_offset_s) {
   // Local time = UTC + offset; split into whole seconds (floored) and nanoseconds.

@@ -20,9 +20,6 @@ std::string FormatFloatFixed(double v);
 // "1.5e-7"). The caller handles NaN and infinities (JSON has no text for them).
 std::string FormatFloatJson(double v);
 
-// Exact decimal text of units * 10^-10: the shortest form ("0", "-1.5", "12").
-std::string FormatDecimalUnits(__int128 units);
-
 // RFC 3339 with nanoseconds, as Go's time.RFC3339Nano prints it: fraction trailing zeros
 // removed (and the point when none remain), "Z" for a zero offset, else "+hh:mm".
 std::string FormatRfc3339Nano(TimestampNs ns, int32_t utc_offset_s = 0);

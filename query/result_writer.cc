@@ -8,6 +8,7 @@
 
 #include "base/json_string.h"
 #include "base/str_cat.h"
+#include "burnrate/money.h"
 #include "burnrate/query_result.h"
 #include "query/format.h"
 #include "query/query_stream.h"
@@ -94,7 +95,7 @@ std::string ResultValue::ToString() const {
     case Kind::kString:
       return s_;
     case Kind::kDecimal:
-      return FormatDecimalUnits(i_);
+      return MoneyUnitsToString(i_);
     case Kind::kTime:
       return FormatRfc3339Nano(static_cast<TimestampNs>(i_), offset_s_);
   }
@@ -185,7 +186,7 @@ void AppendJsonValue(std::string* out, const ResultValue& v, EpochPrecision epoc
       AppendJsonString(out, v.string());
       return;
     case ResultValue::Kind::kDecimal:
-      out->append(FormatDecimalUnits(v.decimal_units()));
+      out->append(MoneyUnitsToString(v.decimal_units()));
       return;
     case ResultValue::Kind::kTime:
       if (epoch == EpochPrecision::kRfc3339) {

@@ -52,7 +52,7 @@ absl::Status Overflow() {
 }  // namespace
 
 double DecimalToDouble(__int128 units) {
-  const std::string text = FormatDecimalUnits(units);
+  const std::string text = MoneyUnitsToString(units);
   double d = 0;
   std::from_chars(text.data(), text.data() + text.size(), d);
   return d;

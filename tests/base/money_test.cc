@@ -341,5 +341,16 @@ TEST(MoneySumTest, OverflowIsDetectedAndSticky) {
   EXPECT_FALSE(negative.ok());
 }
 
+TEST(MoneyUnitsToStringTest, ExactAndShortestBeyondOneMoney) {
+  EXPECT_EQ(MoneyUnitsToString(0), "0");
+  EXPECT_EQ(MoneyUnitsToString(1), "0.0000000001");
+  EXPECT_EQ(MoneyUnitsToString(-1), "-0.0000000001");
+  EXPECT_EQ(MoneyUnitsToString(142'300'000'000), "14.23");
+  EXPECT_EQ(MoneyUnitsToString(static_cast<__int128>(10'000'000'000) * 10'000'000'000 * 1000),
+            "10000000000000");
+  const __int128 min = static_cast<__int128>(static_cast<unsigned __int128>(1) << 127);
+  EXPECT_EQ(MoneyUnitsToString(min), "-17014118346046923173168730371.5884105728");
+}
+
 }  // namespace
 }  // namespace burnrate

@@ -33,17 +33,6 @@ TEST(FormatTest, CsvFloatsNeverUseExponents) {
   EXPECT_EQ(FormatFloatFixed(0.64), "0.64");
 }
 
-TEST(FormatTest, DecimalsAreExactAndShortest) {
-  EXPECT_EQ(FormatDecimalUnits(0), "0");
-  EXPECT_EQ(FormatDecimalUnits(1), "0.0000000001");
-  EXPECT_EQ(FormatDecimalUnits(-1), "-0.0000000001");
-  EXPECT_EQ(FormatDecimalUnits(142'300'000'000), "14.23");
-  EXPECT_EQ(FormatDecimalUnits(static_cast<__int128>(10'000'000'000) * 10'000'000'000 * 1000),
-            "10000000000000");
-  const __int128 min = static_cast<__int128>(static_cast<unsigned __int128>(1) << 127);
-  EXPECT_EQ(FormatDecimalUnits(min), "-17014118346046923173168730371.5884105728");
-}
-
 TEST(FormatTest, Rfc3339NanoAsGoPrintsIt) {
   EXPECT_EQ(FormatRfc3339Nano(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339Nano(1'422'568'543'702'900'257), "2015-01-29T21:55:43.702900257Z");
